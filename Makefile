@@ -1,0 +1,38 @@
+# Two commands on a fresh machine:
+#   make report   set up .venv, then check + ingest the data and fit + report the baseline
+#   make test     set up .venv, then run the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SCENARIO ?= baseline
+export PYTENSOR_FLAGS ?= base_compiledir=$(CURDIR)/.cache/pytensor
+export MPLBACKEND ?= Agg
+
+.PHONY: setup report test lint ingest fit clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,fast]'
+	touch $(STAMP)
+
+ingest: $(STAMP)
+	$(BIN)/tgap check
+	$(BIN)/tgap ingest
+
+fit: ingest
+	$(BIN)/tgap fit --scenario $(SCENARIO)
+
+report: fit
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check analysis tests
+
+clean:
+	rm -rf data/derived/observations.csv data/derived/manifest.json reports/*/ .cache

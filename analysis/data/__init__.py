@@ -1,0 +1,1 @@
+"""Data layer: the cited raw files, their validation, ingestion and the GODT reader."""

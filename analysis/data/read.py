@@ -1,0 +1,84 @@
+"""Read one raw CSV file into a frame of strings indexed by its line numbers.
+
+Problems that stop a file from being read (missing, not UTF-8, wrong header, ragged rows) are
+reported in the ``FILE:ROW:COLUMN`` form; everything else is left to the schemas.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.data.problems import Problem
+
+
+def _utf8_problems(name: str, raw: bytes) -> list[Problem]:
+    problems = []
+    for lineno, line in enumerate(raw.split(b"\n"), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            text = line.decode("utf-8", errors="replace")
+            column = "-"
+            try:
+                fields = next(csv.reader([text]))
+                column = str(next(i for i, f in enumerate(fields) if "\ufffd" in f) + 1)
+            except (StopIteration, csv.Error):
+                pass
+            bad = line[exc.start : exc.start + 1].hex()
+            problems.append(
+                Problem(name, lineno, column, "utf-8", f"invalid byte 0x{bad} at byte {exc.start + 1} of the line")
+            )
+    return problems
+
+
+def read_table(path: Path, columns: list[str]) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Return (frame of str cells indexed by line number, problems)."""
+    name = path.name
+    if not path.exists():
+        return None, [Problem(name, 0, "-", "file-missing", f"{name} not found in {path.parent}")]
+    raw = path.read_bytes()
+    problems = _utf8_problems(name, raw)
+    if problems:
+        return None, problems
+    text = raw.decode("utf-8")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return None, [Problem(name, 1, "-", "header", "file is empty; expected header " + ",".join(columns))]
+    header = [h.strip() for h in header]
+    for col in columns:
+        if col not in header:
+            problems.append(Problem(name, 1, col, "header", "required column missing from header"))
+    for col in header:
+        if col not in columns:
+            problems.append(Problem(name, 1, col or "-", "header", f"unknown column {col!r}"))
+    if not problems and header != columns:
+        problems.append(Problem(name, 1, "-", "header", "columns out of order; expected " + ",".join(columns)))
+    if problems:
+        return None, problems
+    rows, index = [], []
+    start = reader.line_num + 1
+    try:
+        for fields in reader:
+            lineno = start
+            start = reader.line_num + 1
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            if len(fields) != len(columns):
+                problems.append(
+                    Problem(name, lineno, "-", "field-count", f"expected {len(columns)} fields, found {len(fields)}")
+                )
+                continue
+            rows.append([f.strip() for f in fields])
+            index.append(lineno)
+    except csv.Error as exc:
+        problems.append(Problem(name, reader.line_num, "-", "csv-syntax", str(exc)))
+    frame = pd.DataFrame(rows, columns=columns, index=pd.Index(index, name="line"), dtype=object)
+    return frame, problems

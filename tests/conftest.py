@@ -1,0 +1,73 @@
+"""Shared fixtures: a small valid raw-data directory written fresh for each test."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from analysis.data import rules  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+SOURCES = [
+    ["S-OFF", "Official statement", "Xinhua", "2019-10-09", "http://example.org/a", "", "official_statement", "", ""],
+    ["S-NGO", "NGO estimate", "Dui Hua", "2018", "http://example.org/b", "", "ngo_report", "", ""],
+]
+
+
+def obs(obs_id, series, year, value, unit, kind, source, quote, **kw):
+    row = dict.fromkeys(rules.OBS_COLUMNS, "")
+    row.update(obs_id=obs_id, series=series, year=str(year), value=str(value), unit=unit, kind=kind,
+               source_id=source, locator="para 1", quote=quote)
+    row.update({k: str(v) for k, v in kw.items()})
+    return [row[c] for c in rules.OBS_COLUMNS]
+
+
+FAMILY_ROWS = {
+    "volumes": [
+        obs("vol-1", "official_total", 2018, 20201, "transplants", "reported", "S-OFF",
+            "完成器官移植手术20201例"),
+        obs("vol-2", "kgm_update", 2016, "", "transplants", "capacity", "S-NGO",
+            "60,000 to 100,000 organs are transplanted each year", low=60000, high=100000),
+    ],
+    "executions": [
+        obs("exe-1", "dui_hua_estimate", 2013, 2400, "executions", "estimate", "S-NGO",
+            "an estimated 2,400 people were executed in 2013"),
+    ],
+    "donation": [
+        obs("don-1", "official_donors", 2018, 6302, "donors", "reported", "S-OFF",
+            "2018年共完成公民逝世后器官捐献6302例", donor_type="deceased"),
+        obs("don-2", "official_cum", 2010, 18000, "donors", "cumulative", "S-OFF",
+            "1.8万余例", year_end=2018, qualifier="over", quote_form="chinese"),
+    ],
+    "living_and_share": [
+        obs("liv-1", "share_living_related", 2018, 0.1203, "share", "reported", "S-OFF",
+            "12.03%来源于亲属间活体捐献", denominator="transplant operations"),
+    ],
+}
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def write_raw(data_dir: Path) -> Path:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    write_csv(data_dir / rules.SOURCES_FILE, rules.SOURCE_COLUMNS, SOURCES)
+    for family, (name, _) in rules.FAMILIES.items():
+        write_csv(data_dir / name, rules.OBS_COLUMNS, FAMILY_ROWS[family])
+    return data_dir
+
+
+@pytest.fixture
+def raw_dir(tmp_path: Path) -> Path:
+    return write_raw(tmp_path / "raw")
