@@ -17,6 +17,8 @@ from analysis.data.problems import Problem
 
 def _utf8_problems(name: str, raw: bytes) -> list[Problem]:
     problems = []
+    header_line = raw.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    header = [h.strip() for h in next(csv.reader([header_line]), [])]
     for lineno, line in enumerate(raw.split(b"\n"), start=1):
         try:
             line.decode("utf-8")
@@ -25,7 +27,8 @@ def _utf8_problems(name: str, raw: bytes) -> list[Problem]:
             column = "-"
             try:
                 fields = next(csv.reader([text]))
-                column = str(next(i for i, f in enumerate(fields) if "\ufffd" in f) + 1)
+                i = next(i for i, f in enumerate(fields) if "\ufffd" in f)
+                column = header[i] if lineno > 1 and i < len(header) else str(i + 1)
             except (StopIteration, csv.Error):
                 pass
             bad = line[exc.start : exc.start + 1].hex()
