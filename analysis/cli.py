@@ -56,6 +56,39 @@ def ingest(
     typer.echo(f"wrote {out}/observations.csv ({manifest['observations']} rows) and manifest.json")
 
 
+SHARED_GODT = Path(__file__).resolve().parents[2] / "shared" / "data" / "godt"
+
+
+@app.command()
+def forensics(
+    godt: list[Path] = typer.Option(None, "--godt", help="GODT export (repeatable; later files win). "
+                                    "Default: the exports in ../shared/data/godt when present."),
+    derived: Path = typer.Option(DERIVED_DIR, "--derived", help="Directory with observations.csv."),
+    out: Path = typer.Option(Path("reports/forensics"), "--out"),
+    min_run: int = typer.Option(None, "--min-run", help="Minimum run of years for benchmark countries."),
+    charts: bool = typer.Option(True, "--charts/--no-charts"),
+) -> None:
+    """Formula fits, ratios and consistency checks of official series; multi-country benchmark."""
+    import pandas as pd
+
+    from analysis.data.ingest import read_observations
+    from analysis.forensics.run import run_forensics, summary
+
+    paths = list(godt or sorted(SHARED_GODT.glob("*.csv")))
+    for p in paths:
+        if not p.exists():
+            _err(f"{p}: GODT export not found")
+            raise typer.Exit(1)
+    obs_file = derived / "observations.csv"
+    observations = read_observations(derived) if obs_file.exists() else None
+    typer.echo(f"observations: {obs_file if observations is not None else 'none (run tgap ingest)'}; "
+               f"GODT exports: {', '.join(p.name for p in paths) or 'none'}")
+    result = run_forensics(observations, paths, out, min_run=min_run, charts=charts)
+    with pd.option_context("display.width", 200, "display.max_rows", 200):
+        typer.echo(summary(result).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    typer.echo(f"wrote {out}/forensics.csv ({len(result)} rows)")
+
+
 def main() -> None:  # pragma: no cover
     app(prog_name="tgap")
 

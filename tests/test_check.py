@@ -212,3 +212,18 @@ def test_load_raw_types_and_defaults(raw_dir):
     vol = raw.families["volumes"].set_index("obs_id")
     assert vol.loc["vol-2", "low"] == 60000.0 and pd.isna(vol.loc["vol-2", "value"])
     assert str(vol["year"].dtype) == "Int64"
+
+
+@pytest.mark.parametrize(
+    "figure, quote, form, ok",
+    [
+        (12000, "器官捐献超过1万2000例", "chinese", True),
+        (34500, "捐献器官3万4500个", "chinese", True),
+        (10000, "完成器官移植1萬例以上", "chinese", True),
+        (5492, "sono state 5.492 le esecuzioni", "digits", True),
+        (4.53, "PMP 4.53", "digits", True),
+        (12000, "器官捐献超过1万3000例", "chinese", False),
+    ],
+)
+def test_quote_forms_mixed_and_traditional(figure, quote, form, ok):
+    assert (check_quote(figure, quote, form, "donors") is None) is ok

@@ -10,15 +10,16 @@ from __future__ import annotations
 import math
 import re
 
-_SEP = "[,\u00a0\u202f\u2009 ]"
+_SEP = "[,.\u00a0\u202f\u2009 ]"  # "." too: some outlets write 5.492 for 5,492
 _GROUPED = re.compile(r"(?<![\d.])\d{1,3}(?:" + _SEP + r"\d{3})+(?:\.\d+)?")
 _PLAIN = re.compile(r"\d+(?:\.\d+)?")
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5,
               "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_SMALL = {"十": 10, "百": 100, "千": 1000}
-_CN_BIG = {"万": 10_000, "亿": 100_000_000}
-_CN_RUN = re.compile(r"[零〇一二两三四五六七八九十百千万亿]+")
-_DIGIT_CN = re.compile(r"(\d+(?:\.\d+)?)\s*(十|百|千|万|亿)")
+_CN_SMALL = {"十": 10, "百": 100, "千": 1000, "仟": 1000}
+_CN_BIG = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000}
+_CN_RUN = re.compile(r"[零〇一二两兩三四五六七八九十百千仟万萬亿億]+")
+# 9万, 3.3万, 1萬, and mixed forms such as 1万2000 (= 12,000) or 3万4500 (= 34,500)
+_DIGIT_CN = re.compile(r"(\d+(?:\.\d+)?)\s*(十|百|千|仟|万|萬|亿|億)(\d{1,4})?(?![\d.])")
 NUMBER_WORDS = {
     "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
     "twelve", "fifteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty",
@@ -53,10 +54,13 @@ def _chinese_run_value(run: str) -> float | None:
 
 
 def chinese_numbers(text: str) -> set[float]:
-    """Numbers written as 9万, 3.3万, 1.8万, 一万, 三千五百 and so on."""
+    """Numbers written as 9万, 3.3万, 1.8万, 1萬, 1万2000, 一万, 三千五百 and so on."""
     found = set()
-    for num, unit in _DIGIT_CN.findall(text):
-        found.add(float(num) * {**_CN_SMALL, **_CN_BIG}[unit])
+    for num, unit, rest in _DIGIT_CN.findall(text):
+        value = float(num) * {**_CN_SMALL, **_CN_BIG}[unit]
+        found.add(value)
+        if rest:
+            found.add(value + float(rest))
     for run in _CN_RUN.findall(text):
         value = _chinese_run_value(run)
         if value is not None:

@@ -1,0 +1,1 @@
+"""The Bayesian discrepancy model: evidence selection, PyMC graph, fitting, summaries, simulation."""

@@ -1,0 +1,149 @@
+"""The PyMC graph: latent yearly quantities, declared supply, gap, and the likelihood rows.
+
+Notation (docs/model.md): Vd deceased-donor transplants, L living-donor transplants,
+V = Vd + L, E executions, D voluntary deceased donors, P = E * u * y_e organs from executed
+prisoners, S = P * 1[t <= until] + D * y_d + L, gap G = V - S.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from analysis.model.evidence import QUANTITIES, Evidence
+from analysis.model.priors import prior, prior_dist
+from analysis.scenarios import Scenario
+from analysis.scenarios.spec import GROUPS, ORGANS, TARGETS
+
+CLASSES = [(t, g) for t in TARGETS for g in GROUPS]
+FRACTIONS = (["all"] + [f"all:{o}" for o in ORGANS] + ["all:kidney_liver"]
+             + [f"living:{o}" for o in ORGANS] + ["living:kidney_liver"])
+
+
+def censored_normal_logp(value, mu, sigma, hi):
+    """Normal density where value == hi, else log P(value < Y < hi) (value=lo)."""
+    lo = value
+    dist = pm.Normal.dist(mu=mu, sigma=sigma)
+    is_point = pt.eq(lo, hi)
+    point_lp = pm.logp(dist, lo)
+    hi_safe = pt.switch(is_point, lo + 1.0, hi)
+    lcdf_hi = pm.logcdf(dist, hi_safe)
+    lcdf_lo = pm.logcdf(dist, lo)
+    interval_lp = lcdf_hi + pt.log1mexp(pt.minimum(lcdf_lo - lcdf_hi, -1e-12))
+    return pt.switch(is_point, point_lp, interval_lp)
+
+
+def censored_normal_random(mu, sigma, hi, rng=None, size=None):
+    """A replicated report Y ~ Normal(mu, sigma) (on the row's transformed scale)."""
+    return rng.normal(mu, sigma, size=size)
+
+
+def design(evidence: Evidence, likelihood: str) -> dict:
+    """Index arrays for the rows of one likelihood ("count" or "share")."""
+    rows = evidence.rows
+    rows = rows[rows["likelihood"] == likelihood] if not rows.empty else rows
+    years = evidence.years
+    n, t = len(rows), len(years)
+    weights = np.zeros((n, t))
+    for i, r in enumerate(rows.itertuples()):
+        span = (years >= r.year) & (years <= r.year_end)
+        weights[i, span] = 1.0 if r.cumulative else 1.0 / span.sum()
+    q = rows["quantity"].map(QUANTITIES.index).to_numpy(int) if n else np.zeros(0, int)
+    out = dict(rows=rows.reset_index(drop=True), weights=weights, q=q,
+               lo=rows["lo"].to_numpy(float) if n else np.zeros(0),
+               hi=rows["hi"].to_numpy(float) if n else np.zeros(0))
+    if likelihood == "count" and n:
+        frac = [("all" if o == "all" else f"{p}:{o}") for o, p in zip(rows["organ"], rows["part_pool"])]
+        out["frac"] = np.array([FRACTIONS.index(f) for f in frac], int)
+        out["cls"] = np.array([CLASSES.index((t_, g)) for t_, g in zip(rows["target"], rows["group"])], int)
+        out["is_bound"] = (rows["mode"] == "bound").to_numpy()
+        out["extra"] = rows["extra_sd"].to_numpy(float)
+        out["scale"] = rows["noise_scale"].to_numpy(float)
+    if likelihood == "share" and n:
+        out["den"] = rows["denominator"].map(QUANTITIES.index).to_numpy(int)
+        out["extra"] = rows["extra_sd"].to_numpy(float)
+        out["is_bound"] = (rows["mode"] == "bound").to_numpy()
+    return out
+
+
+def _random_walk(name: str, cfg: dict, steps: int, dims: str):
+    step = prior(f"{name}_step", cfg["step"])
+    init = prior_dist(cfg["init"], f"latent.{name}.init")
+    return pm.GaussianRandomWalk(f"log_{name}", sigma=step, init_dist=init, steps=steps, dims=dims)
+
+
+def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
+    years = evidence.years
+    start_d = int(scenario.get("declared.donation_start"))
+    until = int(scenario.get("declared.prisoner_source_until"))
+    d_years = years[years >= start_d]
+    coords = {"year": years, "donor_year": d_years, "organ": ORGANS,
+              "count_obs": [], "share_obs": []}
+    cd, sd = design(evidence, "count"), design(evidence, "share")
+    coords["count_obs"] = cd["rows"]["obs_id"].tolist()
+    coords["share_obs"] = sd["rows"]["obs_id"].tolist()
+    lat = scenario.get("latent")
+    sup = scenario.get("supply")
+    rules = scenario.get("evidence.rules")
+    with pm.Model(coords=coords) as model:
+        log_vd = _random_walk("deceased_volume", lat["deceased_volume"], len(years) - 1, "year")
+        log_l = _random_walk("living", lat["living"], len(years) - 1, "year")
+        log_e = _random_walk("executions", lat["executions"], len(years) - 1, "year")
+        log_d = _random_walk("donors", lat["donors"], len(d_years) - 1, "donor_year")
+        u = prior("share_executed_used", sup["share_executed_used"])
+        y_e = prior("organs_per_executed", sup["organs_per_executed"])
+        y_d = prior("organs_per_donor", sup["organs_per_donor"])
+        k = prior("donor_report_inflation", sup["donor_report_inflation"])
+        mix_all = pm.Dirichlet("organ_mix_all", a=np.array([scenario.get(f"organ_mix.all.{o}") for o in ORGANS]), dims="organ")
+        mix_liv = pm.Dirichlet("organ_mix_living", a=np.array([scenario.get(f"organ_mix.living.{o}") for o in ORGANS]), dims="organ")
+
+        vd, liv, ex = pt.exp(log_vd), pt.exp(log_l), pt.exp(log_e)
+        donors = pt.concatenate([pt.zeros(len(years) - len(d_years)), pt.exp(log_d)])
+        prisoner = ex * u * y_e
+        declared_mask = pt.as_tensor((years <= until).astype(float))
+        volume = pm.Deterministic("volume", vd + liv, dims="year")
+        pm.Deterministic("deceased_volume", vd, dims="year")
+        pm.Deterministic("living", liv, dims="year")
+        pm.Deterministic("executions", ex, dims="year")
+        pm.Deterministic("donors", donors, dims="year")
+        p_decl = pm.Deterministic("prisoner_organs_declared", prisoner * declared_mask, dims="year")
+        d_org = pm.Deterministic("donor_organs", donors * y_d, dims="year")
+        supply = pm.Deterministic("supply", p_decl + d_org + liv, dims="year")
+        pm.Deterministic("gap", volume - supply, dims="year")
+        quantities = pt.stack([volume, vd, liv, ex, donors * k, donors * y_d * k, prisoner])
+
+        if len(cd["q"]):
+            fracs = pt.concatenate([pt.ones(1), mix_all, mix_all[:1] + mix_all[1:2],
+                                    mix_liv, mix_liv[:1] + mix_liv[1:2]])
+            bias_all, noise_all = [], []
+            for t, g in CLASSES:
+                ev = scenario.get(f"evidence.{t}.{g}")
+                bias_all.append(prior(f"bias_{t}_{g}", ev["bias"]))
+                noise_all.append(prior(f"noise_{t}_{g}", ev["noise"]))
+            bias_v, noise_v = pt.stack(bias_all), pt.stack(noise_all)
+            agg = (pt.as_tensor(cd["weights"]) * quantities[cd["q"]]).sum(axis=1) * fracs[cd["frac"]]
+            is_bound = pt.as_tensor(cd["is_bound"].astype(float))
+            mu = pt.log(agg) + (1.0 - is_bound) * bias_v[cd["cls"]]
+            sigma_report = pt.sqrt((noise_v[cd["cls"]] * cd["scale"]) ** 2 + cd["extra"] ** 2)
+            sigma = is_bound * rules["lower_bound_softness"] + (1.0 - is_bound) * sigma_report
+            lo = pm.Data("count_lo", cd["lo"], dims="count_obs")
+            hi = pm.Data("count_hi", cd["hi"], dims="count_obs")
+            pm.CustomDist("obs_count", mu, sigma, hi, logp=censored_normal_logp,
+                          random=censored_normal_random, observed=lo, dims="count_obs")
+        if len(sd["q"]):
+            w = pt.as_tensor(sd["weights"])
+            num = (w * quantities[sd["q"]]).sum(axis=1)
+            den = (w * quantities[sd["den"]]).sum(axis=1)
+            p = pt.clip(num / den, 1e-4, 1 - 1e-4)
+            is_bound = pt.as_tensor(sd["is_bound"].astype(float))
+            sigma = is_bound * rules["lower_bound_softness"] + (1.0 - is_bound) * np.sqrt(
+                scenario.get("evidence.shares.noise") ** 2 + sd["extra"] ** 2)
+            lo = pm.Data("share_lo", sd["lo"], dims="share_obs")
+            hi = pm.Data("share_hi", sd["hi"], dims="share_obs")
+            pm.CustomDist("obs_share", pt.log(p) - pt.log1p(-p), sigma, hi,
+                          logp=censored_normal_logp, random=censored_normal_random,
+                          observed=lo, dims="share_obs")
+    return model
+
+

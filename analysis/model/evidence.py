@@ -1,0 +1,261 @@
+"""Turn the tidy observations into likelihood rows, following the scenario's rules.
+
+Every observation either becomes one likelihood row (what latent quantity it measures, over
+which years, through which bias/noise class, as a point, an interval or a bound) or is
+excluded with a stated reason. Both tables are kept so reports can show what was used.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.scenarios import Scenario
+
+# latent quantities a row can measure (rows of the model's quantity matrix)
+QUANTITIES = ["volume", "deceased_volume", "living", "executions", "donors_reported",
+              "donor_organs_reported", "prisoner_organs"]
+GROUP_OF_KIND = {
+    "official_statement": "official", "official_registry": "official",
+    "international_registry": "international",
+    "ngo_report": "independent", "peer_reviewed": "independent", "news": "independent",
+    "dataset": "independent",
+}
+SOURCE_PREFERENCE = ["official_registry", "international_registry", "official_statement",
+                     "peer_reviewed", "ngo_report", "dataset", "news"]
+INF = 1e3  # stands for +-infinity on the log / logit scale (keeps gradients finite)
+
+
+@dataclass
+class Evidence:
+    years: np.ndarray
+    rows: pd.DataFrame  # one per likelihood row
+    excluded: pd.DataFrame  # obs_id, family, series, year, reason
+
+
+def _end_year(obs: pd.DataFrame, scenario: Scenario) -> int:
+    """years.end, where "latest" = the last year with a single-year observation."""
+    end = scenario.get("years.end")
+    if end == "latest":
+        single = obs[obs["year"] == obs["year_end"]]
+        return int(single["year"].max())
+    return int(end)
+
+
+def _target(row) -> tuple[str | None, str | None, str]:
+    """(target class, quantity, reason-if-unmapped) for a count row."""
+    fam, unit, donor = row.family, row.unit, row.donor_type
+    if fam == "volumes":
+        q = {"all": "volume", "deceased": "deceased_volume", "living": "living"}[donor]
+        return ("living" if q == "living" else "volume"), q, ""
+    if fam == "executions":
+        return "executions", "executions", ""
+    if fam == "donation":
+        if donor == "living":
+            return None, None, "living donors in the donation file"
+        if unit == "donors":
+            return "donors", "donors_reported", ""
+        return "donors", "donor_organs_reported", ""
+    if fam == "living_and_share" and donor == "living":
+        return "living", "living", ""
+    return None, None, f"no latent quantity for family={fam}, unit={unit}, donor_type={donor}"
+
+
+def _share_parts(row, scenario: Scenario) -> tuple[str | None, str | None, str]:
+    """(numerator, denominator, reason-if-unmapped) quantities of a share statement."""
+    series, denom = str(row.series).lower(), str(row.denominator).lower()
+    if any(w in series for w in ("executed", "prisoner", "death_row")):
+        num = "prisoner_organs"
+        if row.year_end > scenario.get("declared.prisoner_source_until"):
+            return None, None, "prisoner share after declared.prisoner_source_until"
+    elif "living" in series:
+        num = "living"
+    elif "citizen" in series:  # organs from the voluntary donation system, as reported
+        num = "donor_organs_reported"
+    elif any(w in series for w in ("deceased", "cadaver")):
+        num = "deceased_volume"
+    else:
+        return None, None, f"share series {row.series!r} not mapped to a latent quantity"
+    if re.search(r"kidney|liver|heart|lung|recipient|donors\b|registry|cltr", denom):
+        return None, None, f"share of {row.denominator!r}: organ-, registry- or donor-count denominator not modelled"
+    if any(w in denom for w in ("cadaver", "deceased")):
+        den = "deceased_volume"
+    elif any(w in denom for w in ("organ", "transplant", "graft", "operation", "surger", "donation")):
+        den = "volume"
+    else:
+        return None, None, f"share denominator {row.denominator!r} not recognised"
+    if num == den:
+        return None, None, "share of a quantity in itself"
+    return num, den, ""
+
+
+def _redundant(obs: pd.DataFrame) -> dict[str, str]:
+    """Rows implied by other rows of the same source (parts vs totals, duplicates across files)."""
+    out: dict[str, str] = {}
+    counts = obs[obs["unit"] != "share"]
+    # 1) the same figure for the same quantity in two files: keep the first (living_and_share first)
+    key = ["source_id", "year", "year_end", "unit", "organ", "donor_type", "value", "low", "high"]
+    ordered = counts.assign(_o=counts["family"].map({"living_and_share": 0, "donation": 1}).fillna(2))
+    ordered = ordered.sort_values(["_o", "obs_id"], kind="mergesort")
+    for obs_id in ordered.loc[ordered.duplicated(key, keep="first"), "obs_id"]:
+        out[obs_id] = "same figure recorded twice for this source"
+    vol = counts[(counts["family"] == "volumes") & ~counts["obs_id"].isin(out)]
+    for (_, _, _, _), g in vol.groupby(["source_id", "year", "year_end", "unit"]):
+        has_total = ((g["organ"] == "all") & (g["donor_type"] == "all")).any()
+        if has_total:  # 2) a source-year total makes its organ parts redundant
+            for obs_id in g.loc[g["organ"] != "all", "obs_id"]:
+                out[obs_id] = "organ part of a total given by the same source for the same year"
+            continue
+        for _, og in g.groupby("organ"):  # 3) deceased + living given: their sum is redundant
+            if {"deceased", "living"} <= set(og["donor_type"]):
+                for obs_id in og.loc[og["donor_type"] == "all", "obs_id"]:
+                    out[obs_id] = "sum of deceased and living parts given by the same source"
+    return out
+
+
+def _collapse_repeats(rows: pd.DataFrame) -> dict[str, str]:
+    """The same claim (series, years, figure) relayed by several outlets enters once."""
+    key = ["family", "series", "year", "year_end", "unit", "kind", "organ", "donor_type",
+           "qualifier", "value", "low", "high"]
+    pref = rows["source_kind"].map({k: i for i, k in enumerate(SOURCE_PREFERENCE)}).fillna(99)
+    ordered = rows.assign(_p=pref).sort_values(["_p", "obs_id"], kind="mergesort")
+    out = {}
+    first = {}
+    for r in ordered.itertuples():
+        k = tuple(getattr(r, c) for c in key)
+        if k in first:
+            out[r.obs_id] = f"repeats the claim of {first[k]}"
+        else:
+            first[k] = r.obs_id
+    return out
+
+
+def _bounds(row, rules: dict, transform) -> tuple[str, float, float, float]:
+    """(mode, lo, hi, extra_sd) on the transformed scale. mode: point | interval | bound."""
+    v, lo, hi = row.value, row.low, row.high
+    extra = rules["approx_extra_sd"] if row.qualifier == "approx" else 0.0
+    partial = "partial_year" in str(row.flag).split(";")
+    bound_kind = row.kind in ("lower_bound", "upper_bound") or (
+        row.kind == "capacity" and rules["capacity_as"] == "upper_bound") or partial
+    if bound_kind:
+        if row.kind == "upper_bound" or row.kind == "capacity":
+            x = hi if pd.notna(hi) else v
+            return "bound", -INF, transform(x), 0.0
+        x = lo if pd.notna(lo) else v
+        return "bound", transform(x), INF, 0.0
+    if pd.notna(lo) and pd.notna(hi):
+        if rules["range_as_interval"]:
+            return "interval", transform(lo), transform(hi), extra
+        mid = 0.5 * (transform(lo) + transform(hi))
+        return "point", mid, mid, float(np.hypot(extra, (transform(hi) - transform(lo)) / 3.29))
+    if pd.isna(v):
+        if pd.notna(lo):
+            return "interval", transform(lo), INF, extra
+        return "interval", -INF, transform(hi), extra
+    x = transform(v)
+    if row.qualifier == "over":
+        return "interval", x, INF, extra
+    if row.qualifier == "under":
+        return "interval", -INF, x, extra
+    return "point", x, x, extra
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return float(np.log(p / (1 - p)))
+
+
+def build_evidence(obs: pd.DataFrame, scenario: Scenario) -> Evidence:
+    """Select and describe the likelihood rows for this scenario."""
+    rules = scenario.get("evidence.rules")
+    flags_cfg = scenario.data.get("flags", {})
+    start = int(scenario.get("years.start"))
+    obs = obs.copy()
+    for col in ("qualifier", "organ", "donor_type", "flag", "denominator", "source_kind"):
+        obs[col] = obs[col].fillna("").astype(str)
+    obs.loc[obs["organ"] == "", "organ"] = "all"
+    obs.loc[obs["donor_type"] == "", "donor_type"] = "all"
+    obs.loc[obs["qualifier"] == "", "qualifier"] = "exact"
+    excluded: dict[str, str] = {}
+
+    def exclude(ids, reason):
+        for i in ids:
+            excluded.setdefault(i, reason)
+
+    for r in obs.itertuples():
+        row_flags = [f for f in r.flag.split(";") if f]
+        bad = [f for f in row_flags if f in rules["exclude_flags"]
+               or not flags_cfg.get(f, {}).get("include", True)]
+        if bad:
+            exclude([r.obs_id], f"flag {bad[0]} excluded by the scenario")
+        elif r.series in rules["exclude_series"]:
+            exclude([r.obs_id], "series excluded by the scenario")
+        elif r.source_id in rules["exclude_sources"]:
+            exclude([r.obs_id], "source excluded by the scenario")
+        elif r.kind == "capacity" and rules["capacity_as"] == "exclude":
+            exclude([r.obs_id], "capacity figures excluded by the scenario")
+        elif "partial_year" in row_flags and rules["partial_year_as"] == "exclude":
+            exclude([r.obs_id], "partial-year figures excluded by the scenario")
+    live = obs[~obs["obs_id"].isin(excluded)]
+    end = _end_year(live, scenario)
+    years = np.arange(start, end + 1)
+    for r in live.itertuples():
+        if r.year < start or r.year_end > end:
+            exclude([r.obs_id], f"years {r.year}-{r.year_end} outside the model range {start}-{end}")
+    live = obs[~obs["obs_id"].isin(excluded)]
+    for obs_id, reason in _redundant(live).items():
+        exclude([obs_id], reason)
+    live = obs[~obs["obs_id"].isin(excluded)]
+    if rules["collapse_repeats"]:
+        for obs_id, reason in _collapse_repeats(live).items():
+            exclude([obs_id], reason)
+    live = obs[~obs["obs_id"].isin(excluded)]
+
+    records = []
+    donation_start = scenario.get("declared.donation_start")
+    for r in live.itertuples():
+        group = GROUP_OF_KIND.get(r.source_kind, "independent")
+        scale = float(np.prod([flags_cfg.get(f, {}).get("noise_scale", 1.0)
+                               for f in r.flag.split(";") if f] or [1.0]))
+        base = dict(obs_id=r.obs_id, family=r.family, series=r.series, source_id=r.source_id,
+                    year=int(r.year), year_end=int(r.year_end), kind=r.kind, group=group,
+                    cumulative=r.kind == "cumulative", noise_scale=scale, organ=r.organ)
+        if r.unit == "share":
+            if not scenario.get("evidence.shares.include"):
+                exclude([r.obs_id], "share statements excluded by the scenario")
+                continue
+            num, den, why = _share_parts(r, scenario)
+            if num is None:
+                exclude([r.obs_id], why)
+                continue
+            mode, lo, hi, extra = _bounds(r, rules, _logit)
+            records.append(base | dict(likelihood="share", target="shares", quantity=num,
+                                       denominator=den, mode=mode, lo=lo, hi=hi, extra_sd=extra,
+                                       part_pool="all"))
+            continue
+        target, quantity, why = _target(r)
+        if target is None:
+            exclude([r.obs_id], why)
+            continue
+        if not scenario.get(f"evidence.{target}.{group}.include"):
+            exclude([r.obs_id], f"evidence.{target}.{group} excluded by the scenario")
+            continue
+        if quantity.startswith("donor") and r.year_end < donation_start:
+            exclude([r.obs_id], f"before declared.donation_start ({donation_start})")
+            continue
+        mode, lo, hi, extra = _bounds(r, rules, lambda x: float(np.log(max(x, 1e-9))))
+        if r.organ != "all":
+            extra = float(np.hypot(extra, rules["part_extra_sd"]))
+        records.append(base | dict(likelihood="count", target=target, quantity=quantity,
+                                   denominator="", mode=mode, lo=lo, hi=hi, extra_sd=extra,
+                                   part_pool="living" if quantity == "living" else "all"))
+    rows = pd.DataFrame.from_records(records)
+    if not rows.empty:
+        rows = rows[rows["obs_id"].isin(live["obs_id"])].reset_index(drop=True)
+        rows["value"] = rows["obs_id"].map(obs.set_index("obs_id")["value"])
+    ex = obs[obs["obs_id"].isin(excluded)][["obs_id", "family", "series", "source_id", "year"]].copy()
+    ex["reason"] = ex["obs_id"].map(excluded)
+    return Evidence(years=years, rows=rows, excluded=ex.reset_index(drop=True))

@@ -1,0 +1,170 @@
+"""Fit a scenario: build the model, sample, add log-likelihood and predictive draws, cache.
+
+A fit is identified by a key: hash of (data, scenario, sampler settings, code). An identical call
+loads the cached InferenceData; a cached file whose attrs disagree with the request is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import __version__
+from analysis.io import code_version, sha256_text
+from analysis.runtime import CACHE_DIR
+from analysis.scenarios import Scenario
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+class CacheMismatch(Exception):
+    """A cached fit's attrs do not match the request; lists the differing keys."""
+
+
+@dataclass
+class SamplerSettings:
+    name: str
+    chains: int
+    draws: int
+    tune: int
+    target_accept: float
+    seed: int
+    prior_draws: int = 500
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario, quick: bool = False, **overrides) -> SamplerSettings:
+        s = dict(scenario.get("sampler"))
+        quick_cfg = s.pop("quick")
+        if quick:
+            s.update(quick_cfg)
+        s.update({k: v for k, v in overrides.items() if v is not None})
+        if quick:
+            s.setdefault("prior_draws", 200)
+        return cls(**s)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class FitResult:
+    idata: object
+    evidence: object
+    scenario: Scenario
+    settings: SamplerSettings
+    key: str
+    from_cache: bool
+    timings: dict = field(default_factory=dict)
+
+
+def code_hash() -> str:
+    """Hash of the package's source (so edited code never reuses a stale fit)."""
+    h = hashlib.sha256()
+    for p in sorted(PACKAGE_DIR.rglob("*")):
+        if p.suffix in (".py", ".toml") and "__pycache__" not in p.parts:
+            h.update(str(p.relative_to(PACKAGE_DIR)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def observations_hash(obs: pd.DataFrame) -> str:
+    return sha256_text(obs.to_csv(index=False, lineterminator="\n"))
+
+
+def fit_attrs(scenario: Scenario, data_hash: str, settings: SamplerSettings) -> dict:
+    return {
+        "scenario_name": scenario.name,
+        "scenario_hash": scenario.hash,
+        "scenario_json": scenario.canonical(),
+        "data_hash": data_hash,
+        "sampler_json": json.dumps(settings.as_dict(), sort_keys=True),
+        "seed": settings.seed,
+        "code_hash": code_hash(),
+        "tgap_version": __version__,
+    }
+
+
+def fit_key(attrs: dict) -> str:
+    keys = ["scenario_hash", "data_hash", "sampler_json", "code_hash"]
+    return sha256_text("|".join(str(attrs[k]) for k in keys))[:20]
+
+
+def _sample(model, settings: SamplerSettings, progressbar: bool):
+    import pymc as pm
+
+    kw = dict(draws=settings.draws, tune=settings.tune, chains=settings.chains,
+              target_accept=settings.target_accept, random_seed=settings.seed,
+              progressbar=progressbar, model=model, compute_convergence_checks=False)
+    if settings.name == "pymc":
+        return pm.sample(cores=min(settings.chains, 2), **kw)
+    return pm.sample(nuts_sampler=settings.name, **kw)
+
+
+def run_fit(obs: pd.DataFrame, scenario: Scenario, settings: SamplerSettings,
+            use_cache: bool = True, progressbar: bool = False, cache_dir: Path | None = None) -> FitResult:
+    """Fit (or load from cache) and return the InferenceData with provenance in attrs."""
+    from analysis.model.evidence import build_evidence
+
+    attrs = fit_attrs(scenario, observations_hash(obs), settings)
+    key = fit_key(attrs)
+    evidence = build_evidence(obs, scenario)
+    cache_path = Path(cache_dir or CACHE_DIR / "fits") / key / "idata.nc"
+    if use_cache and cache_path.exists():
+        import arviz as az
+
+        t0 = time.perf_counter()
+        idata = az.from_netcdf(cache_path)
+        check_attrs(dict(idata.attrs), attrs, cache_path)
+        return FitResult(idata, evidence, scenario, settings, key, True,
+                         {"load_s": round(time.perf_counter() - t0, 2)})
+    idata, timings = _fit_fresh(evidence, scenario, settings, progressbar)
+    idata.attrs.update(attrs | {"fit_key": key, "code_version": code_version()})
+    if use_cache:
+        from analysis.io import temp_path_beside
+
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_path_beside(cache_path)
+        try:
+            idata.to_netcdf(tmp)
+            tmp.replace(cache_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return FitResult(idata, evidence, scenario, settings, key, False, timings)
+
+
+def _fit_fresh(evidence, scenario: Scenario, settings: SamplerSettings, progressbar: bool):
+    import pymc as pm
+
+    from analysis.model.build import build_model
+
+    t0 = time.perf_counter()
+    model = build_model(evidence, scenario)
+    t1 = time.perf_counter()
+    idata = _sample(model, settings, progressbar)
+    t2 = time.perf_counter()
+    with model:
+        pm.compute_log_likelihood(idata, progressbar=False)
+        prior = pm.sample_prior_predictive(draws=settings.prior_draws, random_seed=settings.seed)
+        idata.extend(prior)
+        pm.sample_posterior_predictive(idata, random_seed=settings.seed, extend_inferencedata=True,
+                                       progressbar=False)
+    t3 = time.perf_counter()
+    for group in ("posterior", "sample_stats"):
+        # timing attrs differ run to run; keep them out of the data so files are reproducible
+        for k in ("created_at", "sampling_time", "arviz_version", "inference_library_version"):
+            getattr(idata, group).attrs.pop(k, None) if hasattr(idata, group) else None
+    timings = {"build_s": round(t1 - t0, 2), "sample_s": round(t2 - t1, 2),
+               "predictive_s": round(t3 - t2, 2)}
+    return idata, timings
+
+
+def check_attrs(found: dict, expected: dict, path: Path) -> None:
+    diff = [k for k in expected if str(found.get(k)) != str(expected[k])]
+    if diff:
+        raise CacheMismatch(f"cached fit {path} does not match this request; differing attrs: "
+                            + ", ".join(diff) + " (use --no-cache to refit)")
