@@ -56,6 +56,143 @@ def ingest(
     typer.echo(f"wrote {out}/observations.csv ({manifest['observations']} rows) and manifest.json")
 
 
+scenarios_app = typer.Typer(help="List scenarios, or show one fully resolved.", invoke_without_command=True)
+app.add_typer(scenarios_app, name="scenarios")
+
+EXIT_DATA, EXIT_SCENARIO, EXIT_DIAGNOSTICS, EXIT_CACHE = 1, 2, 3, 4
+
+
+def _load_scenario(ref: str):
+    from analysis.scenarios import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(ref)
+    except ScenarioError as exc:
+        _err(f"scenario error: {exc}")
+        raise typer.Exit(EXIT_SCENARIO) from None
+
+
+@scenarios_app.callback()
+def scenarios_list(ctx: typer.Context) -> None:
+    """List the shipped scenarios with their descriptions."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from analysis.scenarios import available
+
+    for name, path in available().items():
+        sc = _load_scenario(str(path))
+        first = " ".join(sc.get("description").split())
+        typer.echo(f"{name:28s} {first}")
+
+
+@scenarios_app.command("show")
+def scenarios_show(name: str = typer.Argument(..., help="Scenario name or TOML file.")) -> None:
+    """Print the fully resolved scenario (after extends) as TOML-like JSON, with its hash."""
+    import json
+
+    sc = _load_scenario(name)
+    typer.echo(f"# scenario {sc.name}  hash {sc.hash[:16]}  from {' <- '.join(p.name for p in sc.files)}")
+    typer.echo(json.dumps(sc.data, indent=2, sort_keys=False))
+
+
+def _ensure_observations(data_dir: Path, derived: Path):
+    """Ingest when data/derived is missing or older than data/raw; return the observations."""
+    from analysis.data.ingest import ingest as run_ingest
+    from analysis.data.ingest import read_observations, stale
+    from analysis.data.problems import DataError
+
+    if stale(data_dir, derived):
+        try:
+            run_ingest(data_dir, derived)
+        except DataError as exc:
+            for problem in exc.problems:
+                typer.echo(str(problem))
+            _err(f"{len(exc.problems)} problem(s) in {data_dir}")
+            raise typer.Exit(EXIT_DATA) from None
+    return read_observations(derived)
+
+
+@app.command()
+def fit(
+    scenario: str = typer.Option("baseline", "--scenario", "-s", help="Scenario name or TOML file."),
+    data_dir: Path = typer.Option(DATA_DIR, "--data-dir"),
+    derived: Path = typer.Option(None, "--derived", help="Where ingested data goes (default data/derived, "
+                                 "or DATA_DIR/../derived-<name> for another --data-dir)."),
+    seed: int = typer.Option(None, "--seed"),
+    draws: int = typer.Option(None, "--draws"),
+    tune: int = typer.Option(None, "--tune"),
+    chains: int = typer.Option(None, "--chains"),
+    sampler: str = typer.Option(None, "--sampler", help="nutpie | pymc | numpyro (default: scenario)."),
+    quick: bool = typer.Option(False, "--quick", help="Small draws for smoke runs."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 3 when the diagnostics gate fails."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Refit even if a cached fit exists."),
+    out: Path = typer.Option(None, "--out", help="Output directory (default reports/<scenario>)."),
+) -> None:
+    """Fit the model for a scenario; write idata.nc, gap tables, evidence tables and manifest.json."""
+    from analysis.runtime import configure
+
+    configure()
+    sc = _load_scenario(scenario)
+    derived = derived or (DERIVED_DIR if data_dir == DATA_DIR else data_dir.parent / f"derived-{data_dir.name}")
+    obs = _ensure_observations(data_dir, derived)
+    from analysis.data.ingest import read_manifest
+    from analysis.model.fit import CacheMismatch, SamplerSettings, run_fit
+    from analysis.model.outputs import write_fit_outputs
+
+    settings = SamplerSettings.from_scenario(sc, quick=quick, seed=seed, draws=draws, tune=tune,
+                                             chains=chains, name=sampler)
+    typer.echo(f"fitting scenario {sc.name} ({settings.name}, {settings.chains} chains x "
+               f"{settings.tune} tune + {settings.draws} draws, seed {settings.seed})")
+    try:
+        result = run_fit(obs, sc, settings, use_cache=not no_cache, progressbar=sys.stderr.isatty())
+    except CacheMismatch as exc:
+        _err(str(exc))
+        raise typer.Exit(EXIT_CACHE) from None
+    out = out or Path("reports") / sc.name
+    manifest = write_fit_outputs(result, out, read_manifest(derived))
+    _print_fit(manifest, out)
+    if strict and not manifest["diagnostics"]["passed"]:
+        _err("diagnostics gate failed (--strict)")
+        raise typer.Exit(EXIT_DIAGNOSTICS)
+
+
+def _print_fit(manifest: dict, out: Path) -> None:
+    d = manifest["diagnostics"]
+    per = manifest["summary"]["gap_by_period"]
+    src = "loaded from cache" if manifest["from_cache"] else f"fitted in {manifest['timings']}"
+    typer.echo(f"{src}; key {manifest['fit_key']}")
+    typer.echo(f"organs not explained by declared sources under scenario {manifest['scenario']['name']}:")
+    for r in per.itertuples():
+        typer.echo(f"  {r.period}: median {r.gap_median:,.0f}  90% interval [{r.gap_q05:,.0f}, "
+                   f"{r.gap_q95:,.0f}]  P(gap > 0) = {r.p_gap_positive:.2f}")
+    status = "passed" if d["passed"] else "FAILED: " + ", ".join(k for k, v in d["checks"].items() if not v)
+    typer.echo(f"diagnostics {status} (max R-hat {d['max_rhat']}, min ESS bulk {d['min_ess_bulk']}, "
+               f"tail {d['min_ess_tail']}, divergences {d['divergences']})")
+    typer.echo(f"wrote {out}/")
+
+
+@app.command()
+def simulate(
+    scenario: str = typer.Option("baseline", "--scenario", "-s"),
+    seed: int = typer.Option(1, "--seed"),
+    out: Path = typer.Option(..., "--out", help="Directory for the synthetic data/raw files + truth.csv."),
+    data_dir: Path = typer.Option(DATA_DIR, "--data-dir", help="Template data (structure of the rows)."),
+) -> None:
+    """Draw a synthetic dataset from the model's generative process (passes tgap check)."""
+    from analysis.runtime import configure
+
+    configure()
+    sc = _load_scenario(scenario)
+    obs = _ensure_observations(data_dir, DERIVED_DIR if data_dir == DATA_DIR else
+                               data_dir.parent / f"derived-{data_dir.name}")
+    from analysis.model.simulate import simulate as run_simulate
+    from analysis.model.simulate import write_simulation
+
+    sim_obs, sources, truth, _ = run_simulate(obs, sc, seed)
+    write_simulation(sim_obs, sources, truth, out)
+    typer.echo(f"wrote {len(sim_obs)} simulated observations and truth.csv ({len(truth)} years) to {out}")
+
+
 SHARED_GODT = Path(__file__).resolve().parents[2] / "shared" / "data" / "godt"
 
 

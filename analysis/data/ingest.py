@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import __version__
+from analysis.data import rules
 from analysis.data.check import RawData, validate
 from analysis.io import commit_files, sha256_file, sha256_text, temp_path_beside
 
@@ -82,3 +83,18 @@ def read_observations(derived_dir: Path) -> pd.DataFrame:
     return obs
 
 
+
+
+def read_manifest(derived_dir: Path) -> dict:
+    path = Path(derived_dir) / "manifest.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def stale(data_dir: Path, derived_dir: Path) -> bool:
+    """True when derived outputs are missing or were made from other raw files."""
+    manifest = read_manifest(derived_dir)
+    if not manifest or not (Path(derived_dir) / "observations.csv").exists():
+        return True
+    names = [rules.SOURCES_FILE] + [f for f, _ in rules.FAMILIES.values()]
+    current = {n: sha256_file(Path(data_dir) / n) for n in names if (Path(data_dir) / n).exists()}
+    return current != manifest.get("raw_files_sha256")

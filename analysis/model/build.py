@@ -12,7 +12,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from analysis.model.evidence import QUANTITIES, Evidence
-from analysis.model.priors import prior, prior_dist
+from analysis.model.priors import prior, prior_dist, vector_prior
 from analysis.scenarios import Scenario
 from analysis.scenarios.spec import GROUPS, ORGANS, TARGETS
 
@@ -116,16 +116,20 @@ def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
         if len(cd["q"]):
             fracs = pt.concatenate([pt.ones(1), mix_all, mix_all[:1] + mix_all[1:2],
                                     mix_liv, mix_liv[:1] + mix_liv[1:2]])
-            bias_all, noise_all = [], []
-            for t, g in CLASSES:
-                ev = scenario.get(f"evidence.{t}.{g}")
-                bias_all.append(prior(f"bias_{t}_{g}", ev["bias"]))
-                noise_all.append(prior(f"noise_{t}_{g}", ev["noise"]))
-            bias_v, noise_v = pt.stack(bias_all), pt.stack(noise_all)
+            used = sorted(set(cd["cls"].tolist()))  # classes with at least one row
+            specs = [scenario.get(f"evidence.{CLASSES[c][0]}.{CLASSES[c][1]}") for c in used]
+            bias_v = vector_prior("bias", [s["bias"] for s in specs])
+            noise_v = vector_prior("noise", [s["noise"] for s in specs])
+            pos = np.full(len(CLASSES), -1)
+            pos[used] = np.arange(len(used))
+            cls = pos[cd["cls"]]
+            model.add_coord("evidence_class", [f"{CLASSES[c][0]}.{CLASSES[c][1]}" for c in used])
+            pm.Deterministic("bias_by_class", bias_v, dims="evidence_class")
+            pm.Deterministic("noise_by_class", noise_v, dims="evidence_class")
             agg = (pt.as_tensor(cd["weights"]) * quantities[cd["q"]]).sum(axis=1) * fracs[cd["frac"]]
             is_bound = pt.as_tensor(cd["is_bound"].astype(float))
-            mu = pt.log(agg) + (1.0 - is_bound) * bias_v[cd["cls"]]
-            sigma_report = pt.sqrt((noise_v[cd["cls"]] * cd["scale"]) ** 2 + cd["extra"] ** 2)
+            mu = pt.log(agg) + (1.0 - is_bound) * bias_v[cls]
+            sigma_report = pt.sqrt((noise_v[cls] * cd["scale"]) ** 2 + cd["extra"] ** 2)
             sigma = is_bound * rules["lower_bound_softness"] + (1.0 - is_bound) * sigma_report
             lo = pm.Data("count_lo", cd["lo"], dims="count_obs")
             hi = pm.Data("count_hi", cd["hi"], dims="count_obs")

@@ -1,0 +1,89 @@
+"""Write a fit's outputs: idata.nc, gap tables, evidence used/excluded, manifest.json.
+
+All files are first written to temporary names in the output directory and renamed into place
+only when every one of them is ready.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from analysis import __version__
+from analysis.io import code_version, commit_files, temp_path_beside
+from analysis.model.fit import FitResult
+from analysis.model.summarize import (
+    diagnostics,
+    gap_by_period,
+    gap_by_year,
+    periods_resolved,
+)
+
+
+def summarize_fit(result: FitResult) -> dict:
+    sc = result.scenario
+    periods = periods_resolved(sc.get("years.periods"), result.evidence.years)
+    return {
+        "gap_by_year": gap_by_year(result.idata),
+        "gap_by_period": gap_by_period(result.idata, periods),
+        "diagnostics": diagnostics(result.idata, periods, sc.get("diagnostics")),
+        "periods": periods,
+    }
+
+
+def _csv_text(frame) -> str:
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype.kind == "f":
+            out[col] = out[col].round(4 if col.startswith("p_") or col in ("lo", "hi") else 1)
+    return out.to_csv(index=False, lineterminator="\n")
+
+
+def write_fit_outputs(result: FitResult, out_dir: Path, inputs: dict) -> dict:
+    """Write everything for one fit into out_dir; return the manifest."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = summarize_fit(result)
+    ev = result.evidence
+    manifest = {
+        "tgap_version": __version__,
+        "code_version": code_version(),
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "scenario": {"name": result.scenario.name, "hash": result.scenario.hash,
+                     "files": [str(p) for p in result.scenario.files]},
+        "inputs": inputs,
+        "sampler": result.settings.as_dict(),
+        "seed": result.settings.seed,
+        "fit_key": result.key,
+        "from_cache": result.from_cache,
+        "timings": result.timings,
+        "diagnostics": summary["diagnostics"],
+        "years": [int(ev.years.min()), int(ev.years.max())],
+        "periods": [list(p) for p in summary["periods"]],
+        "evidence": {"rows_used": int(len(ev.rows)), "rows_excluded": int(len(ev.excluded))},
+    }
+    texts = {
+        "gap_by_year.csv": _csv_text(summary["gap_by_year"]),
+        "gap_by_period.csv": _csv_text(summary["gap_by_period"]),
+        "evidence_used.csv": _csv_text(ev.rows),
+        "evidence_excluded.csv": _csv_text(ev.excluded),
+        "manifest.json": json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n",
+    }
+    staged = []
+    try:
+        nc_tmp = temp_path_beside(out_dir / "idata.nc")
+        staged.append((nc_tmp, out_dir / "idata.nc"))
+        result.idata.to_netcdf(nc_tmp)
+        for name, text in texts.items():
+            tmp = temp_path_beside(out_dir / name)
+            staged.append((tmp, out_dir / name))
+            tmp.write_text(text, encoding="utf-8")
+        commit_files(staged)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+    manifest["summary"] = summary
+    return manifest
+
+
