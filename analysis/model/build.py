@@ -16,21 +16,38 @@ from analysis.model.priors import prior, prior_dist, vector_prior
 from analysis.scenarios import Scenario
 from analysis.scenarios.spec import GROUPS, ORGANS, TARGETS
 
+SHARE_SATURATION = 20.0  # sharpness of the soft cap of modelled shares at 1 (a numerical device)
 CLASSES = [(t, g) for t in TARGETS for g in GROUPS]
 FRACTIONS = (["all"] + [f"all:{o}" for o in ORGANS] + ["all:kidney_liver"]
              + [f"living:{o}" for o in ORGANS] + ["living:kidney_liver"])
 
 
+def _log_std_normal_cdf(z):
+    return pm.logcdf(pm.Normal.dist(mu=0.0, sigma=1.0), z)
+
+
 def censored_normal_logp(value, mu, sigma, hi):
-    """Normal density where value == hi, else log P(value < Y < hi) (value=lo)."""
+    """Normal log-density where value == hi, else log P(value < Y < hi) with Y ~ N(mu, sigma).
+
+    The interval probability is computed in whichever tail keeps it accurate (upper tail when
+    the interval lies above mu), and each branch only ever sees finite, well-ordered inputs, so
+    far-violated bounds give large, correctly sloped penalties instead of a flat floor.
+    """
     lo = value
-    dist = pm.Normal.dist(mu=mu, sigma=sigma)
     is_point = pt.eq(lo, hi)
-    point_lp = pm.logp(dist, lo)
-    hi_safe = pt.switch(is_point, lo + 1.0, hi)
-    lcdf_hi = pm.logcdf(dist, hi_safe)
-    lcdf_lo = pm.logcdf(dist, lo)
-    interval_lp = lcdf_hi + pt.log1mexp(pt.minimum(lcdf_lo - lcdf_hi, -1e-12))
+    point_lp = pm.logp(pm.Normal.dist(mu=mu, sigma=sigma), lo)
+    za = (lo - mu) / sigma
+    zb = (pt.switch(is_point, lo + sigma, hi) - mu) / sigma  # zb > za always
+    upper = za > 0
+    # upper tail: log(Q(za) - Q(zb)), Q(z) = Phi(-z)
+    ua, ub = pt.switch(upper, za, 1.0), pt.switch(upper, zb, 2.0)
+    lq_a, lq_b = _log_std_normal_cdf(-ua), _log_std_normal_cdf(-ub)
+    upper_lp = lq_a + pt.log1mexp(pt.minimum(lq_b - lq_a, -1e-300))
+    # lower tail: log(Phi(zb) - Phi(za))
+    la, lb = pt.switch(upper, -2.0, za), pt.switch(upper, -1.0, zb)
+    lp_a, lp_b = _log_std_normal_cdf(la), _log_std_normal_cdf(lb)
+    lower_lp = lp_b + pt.log1mexp(pt.minimum(lp_a - lp_b, -1e-300))
+    interval_lp = pt.switch(upper, upper_lp, lower_lp)
     return pt.switch(is_point, point_lp, interval_lp)
 
 
@@ -67,10 +84,29 @@ def design(evidence: Evidence, likelihood: str) -> dict:
     return out
 
 
-def _random_walk(name: str, cfg: dict, steps: int, dims: str):
+def _random_walk(name: str, cfg: dict, steps: int, dims: str, start: dict, start_path=None):
     step = prior(f"{name}_step", cfg["step"])
     init = prior_dist(cfg["init"], f"latent.{name}.init")
+    if start_path is not None:
+        start[f"log_{name}"] = start_path
     return pm.GaussianRandomWalk(f"log_{name}", sigma=step, init_dist=init, steps=steps, dims=dims)
+
+
+def data_start(evidence: Evidence, quantity: str, years: np.ndarray, shift: float = 0.0):
+    """A starting path for a latent (log scale) from its own single-year point reports.
+
+    Only where the sampler starts (before jitter): the median report per year, interpolated,
+    flat beyond the ends. None when the quantity has no such reports (the prior's point is used).
+    """
+    rows = evidence.rows
+    if rows.empty:
+        return None
+    pts = rows[(rows["quantity"] == quantity) & (rows["mode"] == "point") & (rows["organ"] == "all")
+               & (rows["year"] == rows["year_end"]) & (rows["likelihood"] == "count")]
+    if pts.empty:
+        return None
+    per_year = pts.groupby("year")["lo"].median()
+    return np.interp(years, per_year.index.to_numpy(float), per_year.to_numpy(float)) + shift
 
 
 def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
@@ -87,10 +123,16 @@ def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
     sup = scenario.get("supply")
     rules = scenario.get("evidence.rules")
     with pm.Model(coords=coords) as model:
-        log_vd = _random_walk("deceased_volume", lat["deceased_volume"], len(years) - 1, "year")
-        log_l = _random_walk("living", lat["living"], len(years) - 1, "year")
-        log_e = _random_walk("executions", lat["executions"], len(years) - 1, "year")
-        log_d = _random_walk("donors", lat["donors"], len(d_years) - 1, "donor_year")
+        start: dict[str, np.ndarray] = {}  # where samplers start (model.tgap_start)
+        log_vd = _random_walk("deceased_volume", lat["deceased_volume"], len(years) - 1, "year", start,
+                              data_start(evidence, "volume", years, np.log(0.85)))
+        log_l = _random_walk("living", lat["living"], len(years) - 1, "year", start,
+                             data_start(evidence, "volume", years, np.log(0.15)))
+        log_e = _random_walk("executions", lat["executions"], len(years) - 1, "year", start,
+                             data_start(evidence, "executions", years))
+        log_d = _random_walk("donors", lat["donors"], len(d_years) - 1, "donor_year", start,
+                             data_start(evidence, "donors_reported", d_years))
+        model.tgap_start = start
         u = prior("share_executed_used", sup["share_executed_used"])
         y_e = prior("organs_per_executed", sup["organs_per_executed"])
         y_d = prior("organs_per_donor", sup["organs_per_donor"])
@@ -139,13 +181,15 @@ def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
             w = pt.as_tensor(sd["weights"])
             num = (w * quantities[sd["q"]]).sum(axis=1)
             den = (w * quantities[sd["den"]]).sum(axis=1)
-            p = pt.clip(num / den, 1e-4, 1 - 1e-4)
+            # a share cannot exceed 1: soft-min(num/den, 1), smooth so gradients have no kink
+            log_r = pt.log(num) - pt.log(den)
+            log_p = log_r - pt.softplus(SHARE_SATURATION * log_r) / SHARE_SATURATION
             is_bound = pt.as_tensor(sd["is_bound"].astype(float))
             sigma = is_bound * rules["lower_bound_softness"] + (1.0 - is_bound) * np.sqrt(
                 scenario.get("evidence.shares.noise") ** 2 + sd["extra"] ** 2)
             lo = pm.Data("share_lo", sd["lo"], dims="share_obs")
             hi = pm.Data("share_hi", sd["hi"], dims="share_obs")
-            pm.CustomDist("obs_share", pt.log(p) - pt.log1p(-p), sigma, hi,
+            pm.CustomDist("obs_share", log_p - pt.log1mexp(log_p), sigma, hi,
                           logp=censored_normal_logp, random=censored_normal_random,
                           observed=lo, dims="share_obs")
     return model

@@ -125,7 +125,7 @@ def _collapse_repeats(rows: pd.DataFrame) -> dict[str, str]:
     out = {}
     first = {}
     for r in ordered.itertuples():
-        k = tuple(getattr(r, c) for c in key)
+        k = tuple(None if pd.isna(v := getattr(r, c)) else v for c in key)
         if k in first:
             out[r.obs_id] = f"repeats the claim of {first[k]}"
         else:

@@ -34,6 +34,7 @@ class SamplerSettings:
     tune: int
     target_accept: float
     seed: int
+    mass_matrix: str = "low_rank"
     prior_draws: int = 500
 
     @classmethod
@@ -94,15 +95,47 @@ def fit_key(attrs: dict) -> str:
     return sha256_text("|".join(str(attrs[k]) for k in keys))[:20]
 
 
-def _sample(model, settings: SamplerSettings, progressbar: bool):
+_COMPILED: dict[str, object] = {}  # nutpie models compiled in this process, by structure key
+
+
+def structure_key(evidence, scenario: Scenario) -> str:
+    """What a compiled model depends on: everything but the observed values and sampler settings."""
+    from analysis.model.build import design
+
+    parts = [code_hash(), json.dumps({k: v for k, v in scenario.data.items() if k != "sampler"},
+                                     sort_keys=True)]
+    for lik in ("count", "share"):
+        d = design(evidence, lik)
+        parts += [repr(d["rows"].drop(columns=["lo", "hi", "value"], errors="ignore").to_csv()),
+                  repr(d["weights"].tobytes())]
+    return sha256_text("|".join(parts))
+
+
+def _sample(model, evidence, scenario: Scenario, settings: SamplerSettings, progressbar: bool):
     import pymc as pm
 
     kw = dict(draws=settings.draws, tune=settings.tune, chains=settings.chains,
-              target_accept=settings.target_accept, random_seed=settings.seed,
-              progressbar=progressbar, model=model, compute_convergence_checks=False)
+              target_accept=settings.target_accept, progressbar=progressbar)
     if settings.name == "pymc":
-        return pm.sample(cores=min(settings.chains, 2), **kw)
-    return pm.sample(nuts_sampler=settings.name, **kw)
+        return pm.sample(cores=min(settings.chains, 2), random_seed=settings.seed, model=model,
+                         initvals=getattr(model, "tgap_start", None),
+                         compute_convergence_checks=False, **kw)
+    if settings.name == "nutpie":
+        import nutpie
+
+        from analysis.model.simulate import evidence_arrays
+
+        key = structure_key(evidence, scenario)
+        if key not in _COMPILED:
+            _COMPILED[key] = nutpie.compile_pymc_model(
+                model, initial_points=getattr(model, "tgap_start", None))
+        compiled = _COMPILED[key].with_data(**evidence_arrays(evidence))
+        return nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains,
+                             target_accept=settings.target_accept, seed=settings.seed,
+                             progress_bar=progressbar,
+                             low_rank_modified_mass_matrix=settings.mass_matrix == "low_rank")
+    return pm.sample(nuts_sampler=settings.name, random_seed=settings.seed, model=model,
+                     compute_convergence_checks=False, **kw)
 
 
 def run_fit(obs: pd.DataFrame, scenario: Scenario, settings: SamplerSettings,
@@ -145,7 +178,7 @@ def _fit_fresh(evidence, scenario: Scenario, settings: SamplerSettings, progress
     t0 = time.perf_counter()
     model = build_model(evidence, scenario)
     t1 = time.perf_counter()
-    idata = _sample(model, settings, progressbar)
+    idata = _sample(model, evidence, scenario, settings, progressbar)
     t2 = time.perf_counter()
     with model:
         pm.compute_log_likelihood(idata, progressbar=False)

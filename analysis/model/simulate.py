@@ -46,49 +46,63 @@ def _publish(mode: str, lo: float, hi: float, y: float, rng, inverse, is_share: 
             "high": r(inverse(y + rng.uniform(0.1, 0.4)))}
 
 
-def simulate(template: pd.DataFrame, scenario: Scenario, seed: int):
-    """Return (observations frame like ingest's, sources frame, truth frame, evidence)."""
+def simulate_many(template: pd.DataFrame, scenario: Scenario, seed: int, n: int):
+    """n synthetic datasets from n prior draws: list of (observations, truth); plus sources."""
     import pymc as pm
 
     evidence = build_evidence(template, scenario)
     model = build_model(evidence, scenario)
     with model:
-        draw = pm.sample_prior_predictive(draws=1, random_seed=seed)
+        draw = pm.sample_prior_predictive(draws=n, random_seed=seed)
     prior, pp = draw.prior, draw.prior_predictive
     rng = np.random.default_rng(seed)
-    truth = pd.DataFrame({"year": evidence.years,
-                          **{v: prior[v].values[0, 0] for v in ("volume", "supply", "gap")}})
     tmpl = template.set_index("obs_id")
-    rows = []
-    for lik, var in (("count", "obs_count"), ("share", "obs_share")):
-        ev = evidence.rows[evidence.rows["likelihood"] == lik]
-        if ev.empty:
-            continue
-        ys = pp[var].values[0, 0]
-        inverse = (lambda y: 1 / (1 + np.exp(-y))) if lik == "share" else np.exp
-        for y, r in zip(ys, ev.itertuples()):
-            t = tmpl.loc[r.obs_id]
-            published = _publish(r.mode, r.lo, r.hi, y, rng, inverse, lik == "share")
-            row = {c: t[c] for c in rules.OBS_COLUMNS if c in t.index}
-            row.update(obs_id=r.obs_id, value=None, low=None, high=None,
-                       qualifier="exact" if t["qualifier"] == "approx" else t["qualifier"])
-            row.update(published)
-            row["source_id"] = f"SIM-{t['source_id']}"
-            row["family"] = t["family"]
-            row["quote_form"] = "digits"
-            row["flag"] = t["flag"] if isinstance(t["flag"], str) else ""
-            row["locator"] = f"simulated from {r.obs_id}"
-            figs = [row[k] for k in ("value", "low", "high") if row.get(k) is not None]
-            row["quote"] = "Simulated figure: " + " to ".join(f"{f:g}" if lik == "share" else f"{int(f)}" for f in figs)
-            row["notes"] = f"simulated, seed {seed}"
-            rows.append(row)
-    obs = pd.DataFrame(rows)
+    datasets = []
+    for i in range(n):
+        truth = pd.DataFrame({"year": evidence.years,
+                              **{v: prior[v].values[0, i] for v in ("volume", "supply", "gap")}})
+        rows = []
+        for lik, var in (("count", "obs_count"), ("share", "obs_share")):
+            ev = evidence.rows[evidence.rows["likelihood"] == lik]
+            if ev.empty:
+                continue
+            ys = pp[var].values[0, i]
+            inverse = (lambda y: 1 / (1 + np.exp(-y))) if lik == "share" else np.exp
+            for y, r in zip(ys, ev.itertuples()):
+                rows.append(_row(tmpl.loc[r.obs_id], r, _publish(r.mode, r.lo, r.hi, y, rng, inverse,
+                                                                  lik == "share"), seed, lik))
+        datasets.append((pd.DataFrame(rows), truth))
     kinds = template.drop_duplicates("source_id").set_index("source_id")["source_kind"]
     sources = pd.DataFrame({
         "source_id": [f"SIM-{s}" for s in kinds.index], "title": "Simulated series",
         "author": "tgap simulate", "published": "2026", "url": "https://example.invalid/simulated",
         "archive_url": "", "kind": kinds.values, "affiliation": "", "notes": f"seed {seed}",
     })
+    return datasets, sources, evidence
+
+
+def _row(t: pd.Series, r, published: dict, seed: int, lik: str) -> dict:
+    row = {c: t[c] for c in rules.OBS_COLUMNS if c in t.index}
+    row.update(obs_id=r.obs_id, value=None, low=None, high=None,
+               qualifier="exact" if t["qualifier"] == "approx" else t["qualifier"])
+    row.update(published)
+    row["source_id"] = f"SIM-{t['source_id']}"
+    row["source_kind"] = t["source_kind"]
+    row["family"] = t["family"]
+    row["quote_form"] = "digits"
+    row["flag"] = t["flag"] if isinstance(t["flag"], str) else ""
+    row["locator"] = f"simulated from {r.obs_id}"
+    figs = [row[k] for k in ("value", "low", "high") if row.get(k) is not None]
+    fmt = (lambda f: f"{f:g}") if lik == "share" else (lambda f: f"{int(f)}")
+    row["quote"] = "Simulated figure: " + " to ".join(fmt(f) for f in figs)
+    row["notes"] = f"simulated, seed {seed}"
+    return row
+
+
+def simulate(template: pd.DataFrame, scenario: Scenario, seed: int):
+    """One synthetic dataset: (observations, sources, truth, template evidence)."""
+    datasets, sources, evidence = simulate_many(template, scenario, seed, 1)
+    obs, truth = datasets[0]
     return obs, sources, truth, evidence
 
 

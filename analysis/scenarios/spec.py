@@ -88,6 +88,7 @@ SPEC: dict[str, Any] = {
         "name": Leaf("choice", ("nutpie", "pymc", "numpyro")),
         "chains": Leaf("pos_int"), "draws": Leaf("pos_int"), "tune": Leaf("pos_int"),
         "target_accept": Leaf("prob"), "seed": Leaf("int"),
+        "mass_matrix": Leaf("choice", ("low_rank", "diagonal")),
         "quick": {"chains": Leaf("pos_int"), "draws": Leaf("pos_int"), "tune": Leaf("pos_int")},
     },
     "diagnostics": {

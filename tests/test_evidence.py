@@ -1,0 +1,137 @@
+"""How observations become likelihood rows: analytic checks of the mapping and the likelihood."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from analysis.data.check import validate
+from analysis.data.ingest import tidy_observations
+from analysis.model.evidence import INF, build_evidence
+from analysis.scenarios import load_scenario
+from tests.conftest import obs, write_raw
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return load_scenario("baseline")
+
+
+def evidence_for(tmp_path, extra_rows, scenario):
+    from tests import conftest
+
+    saved = {k: list(v) for k, v in conftest.FAMILY_ROWS.items()}
+    try:
+        for family, row in extra_rows:
+            conftest.FAMILY_ROWS[family].append(row)
+        raw = write_raw(tmp_path / "raw")
+    finally:
+        conftest.FAMILY_ROWS.clear()
+        conftest.FAMILY_ROWS.update(saved)
+    return build_evidence(tidy_observations(validate(raw)), scenario)
+
+
+def test_fixture_rows_mapping(tmp_path, baseline):
+    ev = evidence_for(tmp_path, [], baseline)
+    rows = ev.rows.set_index("obs_id")
+    # exact official total: a point on the log scale
+    assert rows.loc["vol-1", ["quantity", "mode", "group"]].tolist() == ["volume", "point", "official"]
+    assert rows.loc["vol-1", "lo"] == pytest.approx(np.log(20201))
+    # capacity range under capacity_as = upper_bound: volume <= high
+    assert rows.loc["vol-2", "mode"] == "bound"
+    assert (rows.loc["vol-2", "lo"], rows.loc["vol-2", "hi"]) == (-INF, pytest.approx(np.log(100000)))
+    # cumulative "over 18,000" donors 2010-2018: a lower-censored sum
+    assert rows.loc["don-2", ["mode", "cumulative", "year", "year_end"]].tolist() == ["interval", True, 2010, 2018]
+    assert rows.loc["don-2", "hi"] == INF
+    # share of living-related transplants: living / volume on the logit scale
+    assert rows.loc["liv-1", ["quantity", "denominator"]].tolist() == ["living", "volume"]
+    assert rows.loc["liv-1", "lo"] == pytest.approx(np.log(0.1203 / (1 - 0.1203)))
+    assert list(ev.years) == list(range(2000, 2019))  # latest single-year observation: 2018
+
+
+def test_capacity_as_estimate_makes_an_interval(tmp_path):
+    ev = evidence_for(tmp_path, [], load_scenario("capacity_as_volume"))
+    row = ev.rows.set_index("obs_id").loc["vol-2"]
+    assert row["mode"] == "interval"
+    assert (row["lo"], row["hi"]) == (pytest.approx(np.log(60000)), pytest.approx(np.log(100000)))
+
+
+def test_exclusions_are_explained(tmp_path, baseline):
+    extra = [
+        ("volumes", obs("vol-x1", "km2006_unexplained", 2000, 41500, "transplants", "estimate", "S-NGO",
+                        "the source of 41,500 transplants", year_end=2005, flag="gap_claim")),
+        ("volumes", obs("vol-x2", "old_total", 1995, 3000, "transplants", "reported", "S-OFF",
+                        "about 3,000 transplants")),
+        ("volumes", obs("vol-x3", "official_total", 2018, 12712, "transplants", "reported", "S-OFF",
+                        "12712 kidney transplants", organ="kidney")),
+        ("executions", obs("exe-x1", "dui_hua_estimate", 2013, 2400, "executions", "estimate", "S-OFF",
+                           "Dui Hua estimates 2,400")),
+    ]
+    ev = evidence_for(tmp_path, extra, baseline)
+    reasons = ev.excluded.set_index("obs_id")["reason"].to_dict()
+    assert reasons["vol-x1"] == "flag gap_claim excluded by the scenario"
+    assert reasons["vol-x2"] == "years 1995-1995 outside the model range 2000-2018"
+    assert reasons["vol-x3"] == "organ part of a total given by the same source for the same year"
+    # the same Dui Hua figure relayed by a second outlet enters once (official kind preferred)
+    assert reasons["exe-1"] == "repeats the claim of exe-x1"
+    assert "exe-x1" in set(ev.rows["obs_id"])
+
+
+def test_qualifiers_and_partial_years(tmp_path, baseline):
+    extra = [
+        ("volumes", obs("vol-q1", "official_total", 2015, 10000, "transplants", "reported", "S-NGO",
+                        "more than 10,000", qualifier="over")),
+        ("volumes", obs("vol-q2", "official_total", 2016, 13000, "transplants", "reported", "S-NGO",
+                        "nearly 13,000", qualifier="under")),
+        ("donation", obs("don-q1", "official_donors", 2017, 5000, "donors", "reported", "S-NGO",
+                         "5,000 by June", donor_type="deceased", flag="partial_year")),
+        ("volumes", obs("vol-q3", "official_total", 2017, 15000, "transplants", "reported", "S-NGO",
+                        "about 15,000", qualifier="approx")),
+    ]
+    rows = evidence_for(tmp_path, extra, baseline).rows.set_index("obs_id")
+    assert (rows.loc["vol-q1", "lo"], rows.loc["vol-q1", "hi"]) == (pytest.approx(np.log(10000)), INF)
+    assert (rows.loc["vol-q2", "lo"], rows.loc["vol-q2", "hi"]) == (-INF, pytest.approx(np.log(13000)))
+    assert rows.loc["don-q1", "mode"] == "bound" and rows.loc["don-q1", "hi"] == INF
+    assert rows.loc["vol-q3", "extra_sd"] == pytest.approx(baseline.get("evidence.rules.approx_extra_sd"))
+
+
+def test_censored_normal_logp_matches_scipy():
+    import pytensor
+    import pytensor.tensor as pt
+
+    from analysis.model.build import censored_normal_logp
+
+    v, mu, sg, hi = pt.dvector(), pt.dvector(), pt.dvector(), pt.dvector()
+    f = pytensor.function([v, mu, sg, hi], censored_normal_logp(v, mu, sg, hi))
+    lo = np.array([1.0, 1.0, -INF, 0.2, 0.9, -INF, -0.7])
+    up = np.array([1.0, INF, 1.2, 0.6, INF, -0.2, 0.3])
+    m, s = np.full(7, 0.1), np.full(7, 0.5)
+    expected = []
+    for a, b in zip(lo, up):
+        if a == b:
+            expected.append(stats.norm.logpdf(a, 0.1, 0.5))
+        else:
+            expected.append(np.log(stats.norm.cdf(b, 0.1, 0.5) - stats.norm.cdf(a, 0.1, 0.5)))
+    np.testing.assert_allclose(f(lo, m, s, up), expected, rtol=1e-6)
+    # far-violated bounds keep a slope (no flat floor that could trap a sampler)
+    g = pytensor.function([v, mu, sg, hi], pt.grad(censored_normal_logp(v, mu, sg, hi).sum(), mu))
+    grads = g(np.array([30.0, -INF]), np.zeros(2), np.full(2, 0.5), np.array([INF, -20.0]))
+    assert grads[0] > 100 and grads[1] < -70
+    assert np.isfinite(f(np.array([30.0]), np.zeros(1), np.full(1, 0.5), np.array([INF]))).all()
+
+
+def test_evidence_rows_on_shipped_data(baseline):
+    from pathlib import Path
+
+    raw = Path(__file__).resolve().parents[1] / "data" / "raw"
+    ev = build_evidence(tidy_observations(validate(raw)), baseline)
+    assert ev.years[0] == 2000 and ev.years[-1] == 2024
+    assert len(ev.rows) > 300
+    # every excluded row says why; nothing is both used and excluded
+    assert ev.excluded["reason"].str.len().min() > 10
+    assert not set(ev.rows["obs_id"]) & set(ev.excluded["obs_id"])
+    used = set(ev.rows["target"])
+    assert {"volume", "executions", "donors", "living", "shares"} <= used
+    assert isinstance(ev.rows, pd.DataFrame)
