@@ -11,7 +11,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from analysis.model.evidence import QUANTITIES, Evidence
+from analysis.model.evidence import INF, QUANTITIES, Evidence
 from analysis.model.priors import prior, prior_dist, vector_prior
 from analysis.scenarios import Scenario
 from analysis.scenarios.spec import GROUPS, ORGANS, TARGETS
@@ -29,26 +29,32 @@ def _log_std_normal_cdf(z):
 def censored_normal_logp(value, mu, sigma, hi):
     """Normal log-density where value == hi, else log P(value < Y < hi) with Y ~ N(mu, sigma).
 
-    The interval probability is computed in whichever tail keeps it accurate (upper tail when
-    the interval lies above mu), and each branch only ever sees finite, well-ordered inputs, so
-    far-violated bounds give large, correctly sloped penalties instead of a flat floor.
+    One-sided intervals (value = -INF or hi = +INF) use a single tail; two-sided ones are computed
+    in whichever tail keeps them accurate. Every branch sees only finite, well-ordered inputs
+    (pt.switch evaluates all branches), so gradients are finite everywhere and a far-violated
+    bound gives a large, correctly sloped penalty rather than a flat floor.
     """
     lo = value
     is_point = pt.eq(lo, hi)
-    point_lp = pm.logp(pm.Normal.dist(mu=mu, sigma=sigma), lo)
-    za = (lo - mu) / sigma
-    zb = (pt.switch(is_point, lo + sigma, hi) - mu) / sigma  # zb > za always
-    upper = za > 0
-    # upper tail: log(Q(za) - Q(zb)), Q(z) = Phi(-z)
-    ua, ub = pt.switch(upper, za, 1.0), pt.switch(upper, zb, 2.0)
+    has_lo, has_hi = lo > -INF / 2, hi < INF / 2
+    only_lo, only_hi = has_lo & ~has_hi, ~has_lo & has_hi
+    two = has_lo & has_hi & ~is_point
+    point_lp = pm.logp(pm.Normal.dist(mu=mu, sigma=sigma), pt.switch(is_point, lo, mu))
+    za = (pt.switch(has_lo, lo, mu) - mu) / sigma
+    zb = (pt.switch(has_hi, hi, mu) - mu) / sigma
+    only_lo_lp = _log_std_normal_cdf(-pt.switch(only_lo, za, 0.0))  # log P(Y > lo)
+    only_hi_lp = _log_std_normal_cdf(pt.switch(only_hi, zb, 0.0))  # log P(Y < hi)
+    a, b = pt.switch(two, za, 0.0), pt.switch(two, zb, 1.0)
+    upper = a > 0
+    ua, ub = pt.switch(upper, a, 1.0), pt.switch(upper, b, 2.0)
     lq_a, lq_b = _log_std_normal_cdf(-ua), _log_std_normal_cdf(-ub)
     upper_lp = lq_a + pt.log1mexp(pt.minimum(lq_b - lq_a, -1e-300))
-    # lower tail: log(Phi(zb) - Phi(za))
-    la, lb = pt.switch(upper, -2.0, za), pt.switch(upper, -1.0, zb)
+    la, lb = pt.switch(upper, -2.0, a), pt.switch(upper, -1.0, b)
     lp_a, lp_b = _log_std_normal_cdf(la), _log_std_normal_cdf(lb)
     lower_lp = lp_b + pt.log1mexp(pt.minimum(lp_a - lp_b, -1e-300))
-    interval_lp = pt.switch(upper, upper_lp, lower_lp)
-    return pt.switch(is_point, point_lp, interval_lp)
+    two_lp = pt.switch(upper, upper_lp, lower_lp)
+    return pt.switch(is_point, point_lp,
+                     pt.switch(only_lo, only_lo_lp, pt.switch(only_hi, only_hi_lp, two_lp)))
 
 
 def censored_normal_random(mu, sigma, hi, rng=None, size=None):

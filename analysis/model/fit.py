@@ -125,11 +125,14 @@ def _sample(model, evidence, scenario: Scenario, settings: SamplerSettings, prog
 
         from analysis.model.simulate import evidence_arrays
 
+        from analysis.model.start import StartFinder, nutpie_with_start
+
         key = structure_key(evidence, scenario)
         if key not in _COMPILED:
-            _COMPILED[key] = nutpie.compile_pymc_model(
-                model, initial_points=getattr(model, "tgap_start", None))
-        compiled = _COMPILED[key].with_data(**evidence_arrays(evidence))
+            _COMPILED[key] = (nutpie.compile_pymc_model(model), StartFinder(model), model)
+        compiled, finder, compiled_from = _COMPILED[key]
+        data = evidence_arrays(evidence)
+        compiled = nutpie_with_start(compiled.with_data(**data), compiled_from, finder.find(data))
         return nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains,
                              target_accept=settings.target_accept, seed=settings.seed,
                              progress_bar=progressbar,

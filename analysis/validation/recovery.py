@@ -17,6 +17,7 @@ import pandas as pd
 from analysis.model.build import build_model
 from analysis.model.evidence import build_evidence
 from analysis.model.simulate import evidence_arrays, simulate_many
+from analysis.model.start import StartFinder, nutpie_with_start
 from analysis.scenarios import Scenario
 
 
@@ -29,7 +30,8 @@ def recovery_run(template: pd.DataFrame, scenario: Scenario, n_datasets: int, se
     t0 = time.perf_counter()
     datasets, _, template_ev = simulate_many(template, scenario, seed, n_datasets)
     model = build_model(template_ev, scenario)
-    compiled = nutpie.compile_pymc_model(model, initial_points=model.tgap_start)
+    compiled = nutpie.compile_pymc_model(model)
+    finder = StartFinder(model)
     t_compile = time.perf_counter() - t0
     rows, per_fit = [], []
     for i, (obs, truth) in enumerate(datasets):
@@ -37,7 +39,9 @@ def recovery_run(template: pd.DataFrame, scenario: Scenario, n_datasets: int, se
         if list(ev.rows["obs_id"]) != list(template_ev.rows["obs_id"]):
             raise RuntimeError(f"dataset {i}: simulated evidence rows differ from the template's")
         t1 = time.perf_counter()
-        idata = nutpie.sample(compiled.with_data(**evidence_arrays(ev)), chains=chains, tune=tune,
+        data = evidence_arrays(ev)
+        start = nutpie_with_start(compiled.with_data(**data), model, finder.find(data))
+        idata = nutpie.sample(start, chains=chains, tune=tune,
                               draws=draws, seed=seed + 1000 + i, progress_bar=False,
                               low_rank_modified_mass_matrix=scenario.get("sampler.mass_matrix") == "low_rank")
         per_fit.append(time.perf_counter() - t1)

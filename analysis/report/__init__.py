@@ -1,0 +1,1 @@
+"""Report layer: house style, charts and tables for notebooks and reports (imports data and model)."""

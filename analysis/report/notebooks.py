@@ -1,0 +1,29 @@
+"""Execute the analyst notebooks (jupytext py:percent sources) headless with papermill."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def execute(source: Path, out_dir: Path, parameters: dict, cwd: Path | None = None,
+            timeout: int = 1800) -> Path:
+    """Run ``source`` (a .py percent notebook) with ``parameters``; return the executed .ipynb."""
+    import jupytext
+    import papermill as pm
+
+    source = Path(source)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nb = jupytext.read(source)
+    src_ipynb = out_dir / f"{source.stem}.source.ipynb"
+    jupytext.write(nb, src_ipynb)
+    executed = out_dir / f"{source.stem}.ipynb"
+    try:
+        pm.execute_notebook(str(src_ipynb), str(executed), parameters=parameters, kernel_name="python3",
+                            cwd=str(cwd or NOTEBOOK_DIR.parent), progress_bar=False,
+                            execution_timeout=timeout, log_output=False)
+    finally:
+        src_ipynb.unlink(missing_ok=True)
+    return executed
