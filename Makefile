@@ -9,7 +9,7 @@ SCENARIO ?= baseline
 export PYTENSOR_FLAGS ?= base_compiledir=$(CURDIR)/.cache/pytensor
 export MPLBACKEND ?= Agg
 
-.PHONY: setup report test lint ingest fit clean
+.PHONY: setup report test lint ingest fit forensics clean
 
 setup: $(STAMP)
 
@@ -26,7 +26,10 @@ ingest: $(STAMP)
 fit: ingest
 	$(BIN)/tgap fit --scenario $(SCENARIO)
 
-report: fit
+forensics: ingest
+	$(BIN)/tgap forensics --out reports/forensics
+
+report: fit forensics
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

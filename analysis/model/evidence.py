@@ -168,8 +168,12 @@ def _logit(p: float) -> float:
     return float(np.log(p / (1 - p)))
 
 
-def build_evidence(obs: pd.DataFrame, scenario: Scenario) -> Evidence:
-    """Select and describe the likelihood rows for this scenario."""
+def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None = None) -> Evidence:
+    """Select and describe the likelihood rows for this scenario.
+
+    ``only``: use exactly these obs_ids, in this order, skipping the value-based de-duplication
+    (for simulated data that must keep a template's structure).
+    """
     rules = scenario.get("evidence.rules")
     flags_cfg = scenario.data.get("flags", {})
     start = int(scenario.get("years.start"))
@@ -206,10 +210,13 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario) -> Evidence:
         if r.year < start or r.year_end > end:
             exclude([r.obs_id], f"years {r.year}-{r.year_end} outside the model range {start}-{end}")
     live = obs[~obs["obs_id"].isin(excluded)]
-    for obs_id, reason in _redundant(live).items():
-        exclude([obs_id], reason)
+    if only is not None:
+        exclude(sorted(set(live["obs_id"]) - set(only)), "not in the template's rows")
+    else:
+        for obs_id, reason in _redundant(live).items():
+            exclude([obs_id], reason)
     live = obs[~obs["obs_id"].isin(excluded)]
-    if rules["collapse_repeats"]:
+    if rules["collapse_repeats"] and only is None:
         for obs_id, reason in _collapse_repeats(live).items():
             exclude([obs_id], reason)
     live = obs[~obs["obs_id"].isin(excluded)]
@@ -256,6 +263,8 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario) -> Evidence:
     if not rows.empty:
         rows = rows[rows["obs_id"].isin(live["obs_id"])].reset_index(drop=True)
         rows["value"] = rows["obs_id"].map(obs.set_index("obs_id")["value"])
+        if only is not None:
+            rows = rows.set_index("obs_id").loc[[i for i in only if i in set(rows["obs_id"])]].reset_index()
     ex = obs[obs["obs_id"].isin(excluded)][["obs_id", "family", "series", "source_id", "year"]].copy()
     ex["reason"] = ex["obs_id"].map(excluded)
     return Evidence(years=years, rows=rows, excluded=ex.reset_index(drop=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
@@ -20,10 +21,13 @@ def execute(source: Path, out_dir: Path, parameters: dict, cwd: Path | None = No
     src_ipynb = out_dir / f"{source.stem}.source.ipynb"
     jupytext.write(nb, src_ipynb)
     executed = out_dir / f"{source.stem}.ipynb"
+    saved_backend = os.environ.pop("MPLBACKEND", None)  # let the kernel use its inline backend
     try:
         pm.execute_notebook(str(src_ipynb), str(executed), parameters=parameters, kernel_name="python3",
                             cwd=str(cwd or NOTEBOOK_DIR.parent), progress_bar=False,
                             execution_timeout=timeout, log_output=False)
     finally:
         src_ipynb.unlink(missing_ok=True)
+        if saved_backend is not None:
+            os.environ["MPLBACKEND"] = saved_backend
     return executed

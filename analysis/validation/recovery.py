@@ -35,7 +35,7 @@ def recovery_run(template: pd.DataFrame, scenario: Scenario, n_datasets: int, se
     t_compile = time.perf_counter() - t0
     rows, per_fit = [], []
     for i, (obs, truth) in enumerate(datasets):
-        ev = build_evidence(obs, scenario)
+        ev = build_evidence(obs, scenario, only=list(template_ev.rows["obs_id"]))
         if list(ev.rows["obs_id"]) != list(template_ev.rows["obs_id"]):
             raise RuntimeError(f"dataset {i}: simulated evidence rows differ from the template's")
         t1 = time.perf_counter()
