@@ -124,19 +124,19 @@ def _sample(model, evidence, scenario: Scenario, settings: SamplerSettings, prog
         import nutpie
 
         from analysis.model.simulate import evidence_arrays
-
-        from analysis.model.start import StartFinder, nutpie_with_start
+        from analysis.model.start import StartFinder, sample_from_mode
 
         key = structure_key(evidence, scenario)
         if key not in _COMPILED:
             _COMPILED[key] = (nutpie.compile_pymc_model(model), StartFinder(model), model)
         compiled, finder, compiled_from = _COMPILED[key]
-        data = evidence_arrays(evidence)
-        compiled = nutpie_with_start(compiled.with_data(**data), compiled_from, finder.find(data))
-        return nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains,
-                             target_accept=settings.target_accept, seed=settings.seed,
-                             progress_bar=progressbar,
-                             low_rank_modified_mass_matrix=settings.mass_matrix == "low_rank")
+        idata, start = sample_from_mode(
+            nutpie, compiled, compiled_from, finder, evidence_arrays(evidence), draws=settings.draws,
+            tune=settings.tune, chains=settings.chains, target_accept=settings.target_accept,
+            seed=settings.seed, progress_bar=progressbar,
+            low_rank_modified_mass_matrix=settings.mass_matrix == "low_rank")
+        idata.attrs["sampler_start"] = start
+        return idata
     return pm.sample(nuts_sampler=settings.name, random_seed=settings.seed, model=model,
                      compute_convergence_checks=False, **kw)
 

@@ -84,7 +84,7 @@ def simulate_many(template: pd.DataFrame, scenario: Scenario, seed: int, n: int)
 def _row(t: pd.Series, r, published: dict, seed: int, lik: str) -> dict:
     row = {c: t[c] for c in rules.OBS_COLUMNS if c in t.index}
     row.update(obs_id=r.obs_id, value=None, low=None, high=None,
-               qualifier="exact" if t["qualifier"] == "approx" else t["qualifier"])
+               qualifier=t["qualifier"])  # "approx" kept: its extra noise is part of the draw
     row.update(published)
     row["source_id"] = f"SIM-{t['source_id']}"
     row["source_kind"] = t["source_kind"]

@@ -66,3 +66,16 @@ def nutpie_with_start(compiled, model: pm.Model, point: dict):
         return flat.copy()
 
     return dataclasses.replace(compiled, initial_point_func=initial_point)
+
+
+def sample_from_mode(nutpie, compiled, model, finder, data: dict, **kwargs):
+    """nutpie.sample with every chain at the mode; if nutpie rejects that start (it reports
+    "All initialization points failed" for some modes, e.g. on tiny datasets), fall back to
+    its own jittered start. Returns (idata, start used)."""
+    with_data = compiled.with_data(**data)
+    try:
+        return nutpie.sample(nutpie_with_start(with_data, model, finder.find(data)), **kwargs), "mode"
+    except RuntimeError as exc:
+        if "initialization points failed" not in str(exc):
+            raise
+    return nutpie.sample(with_data, **kwargs), "jittered"

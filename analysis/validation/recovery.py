@@ -17,7 +17,7 @@ import pandas as pd
 from analysis.model.build import build_model
 from analysis.model.evidence import build_evidence
 from analysis.model.simulate import evidence_arrays, simulate_many
-from analysis.model.start import StartFinder, nutpie_with_start
+from analysis.model.start import StartFinder, sample_from_mode
 from analysis.scenarios import Scenario
 
 
@@ -33,17 +33,17 @@ def recovery_run(template: pd.DataFrame, scenario: Scenario, n_datasets: int, se
     compiled = nutpie.compile_pymc_model(model)
     finder = StartFinder(model)
     t_compile = time.perf_counter() - t0
-    rows, per_fit = [], []
+    rows, per_fit, starts = [], [], []
     for i, (obs, truth) in enumerate(datasets):
         ev = build_evidence(obs, scenario, only=list(template_ev.rows["obs_id"]))
         if list(ev.rows["obs_id"]) != list(template_ev.rows["obs_id"]):
             raise RuntimeError(f"dataset {i}: simulated evidence rows differ from the template's")
         t1 = time.perf_counter()
-        data = evidence_arrays(ev)
-        start = nutpie_with_start(compiled.with_data(**data), model, finder.find(data))
-        idata = nutpie.sample(start, chains=chains, tune=tune,
-                              draws=draws, seed=seed + 1000 + i, progress_bar=False,
-                              low_rank_modified_mass_matrix=scenario.get("sampler.mass_matrix") == "low_rank")
+        idata, start = sample_from_mode(
+            nutpie, compiled, model, finder, evidence_arrays(ev), chains=chains, tune=tune,
+            draws=draws, seed=seed + 1000 + i, progress_bar=False,
+            low_rank_modified_mass_matrix=scenario.get("sampler.mass_matrix") == "low_rank")
+        starts.append(start)
         per_fit.append(time.perf_counter() - t1)
         gap = idata.posterior["gap"].stack(sample=("chain", "draw")).transpose("gap_dim_0" if "gap_dim_0" in idata.posterior["gap"].dims else "year", "sample").values
         if thin_to:
@@ -59,6 +59,7 @@ def recovery_run(template: pd.DataFrame, scenario: Scenario, n_datasets: int, se
     info = {"n_datasets": n_datasets, "seed": seed, "chains": chains, "tune": tune, "draws": draws,
             "compile_and_simulate_s": round(t_compile, 1), "fit_s_mean": round(float(np.mean(per_fit)), 2),
             "coverage_90": float(covered(table, 0.9).mean()), "coverage_50": float(covered(table, 0.5).mean()),
+            "jittered_starts": starts.count("jittered"),
             "divergent_datasets": int((table.groupby("dataset")["divergences"].first() > 0).sum())}
     return table, info
 
