@@ -19,11 +19,11 @@ from analysis.cli import app
 runner = CliRunner()
 
 
-def fake_sample(model, evidence, scenario, settings, progressbar, divergences=0):
+def fake_sample(entry, inputs, settings, progressbar, divergences=0):
     import arviz as az
     import pymc as pm
 
-    with model:
+    with entry["model"]:
         pri = pm.sample_prior_predictive(draws=settings.chains * settings.draws, random_seed=settings.seed)
     d = pri.prior.isel(chain=0, drop=True)
     chains = [d.isel(draw=slice(i * settings.draws, (i + 1) * settings.draws)).assign_coords(

@@ -12,14 +12,12 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from analysis.model.evidence import INF, QUANTITIES, Evidence
+from analysis.model.inputs import CLASSES, FRACTIONS, design, donor_years, model_inputs
 from analysis.model.priors import prior, prior_dist, vector_prior
 from analysis.scenarios import Scenario
-from analysis.scenarios.spec import GROUPS, ORGANS, TARGETS
+from analysis.scenarios.spec import ORGANS
 
 SHARE_SATURATION = 20.0  # sharpness of the soft cap of modelled shares at 1 (a numerical device)
-CLASSES = [(t, g) for t in TARGETS for g in GROUPS]
-FRACTIONS = (["all"] + [f"all:{o}" for o in ORGANS] + ["all:kidney_liver"]
-             + [f"living:{o}" for o in ORGANS] + ["living:kidney_liver"])
 
 
 def _log_std_normal_cdf(z):
@@ -62,37 +60,24 @@ def censored_normal_random(mu, sigma, hi, rng=None, size=None):
     return rng.normal(mu, sigma, size=size)
 
 
-def design(evidence: Evidence, likelihood: str) -> dict:
-    """Index arrays for the rows of one likelihood ("count" or "share")."""
-    rows = evidence.rows
-    rows = rows[rows["likelihood"] == likelihood] if not rows.empty else rows
-    years = evidence.years
-    n, t = len(rows), len(years)
-    weights = np.zeros((n, t))
-    for i, r in enumerate(rows.itertuples()):
-        span = (years >= r.year) & (years <= r.year_end)
-        weights[i, span] = 1.0 if r.cumulative else 1.0 / span.sum()
-    q = rows["quantity"].map(QUANTITIES.index).to_numpy(int) if n else np.zeros(0, int)
-    out = dict(rows=rows.reset_index(drop=True), weights=weights, q=q,
-               lo=rows["lo"].to_numpy(float) if n else np.zeros(0),
-               hi=rows["hi"].to_numpy(float) if n else np.zeros(0))
-    if likelihood == "count" and n:
-        frac = [("all" if o == "all" else f"{p}:{o}") for o, p in zip(rows["organ"], rows["part_pool"])]
-        out["frac"] = np.array([FRACTIONS.index(f) for f in frac], int)
-        out["cls"] = np.array([CLASSES.index((t_, g)) for t_, g in zip(rows["target"], rows["group"])], int)
-        out["is_bound"] = (rows["mode"] == "bound").to_numpy()
-        out["extra"] = rows["extra_sd"].to_numpy(float)
-        out["scale"] = rows["noise_scale"].to_numpy(float)
-    if likelihood == "share" and n:
-        out["den"] = rows["denominator"].map(QUANTITIES.index).to_numpy(int)
-        out["extra"] = rows["extra_sd"].to_numpy(float)
-        out["is_bound"] = (rows["mode"] == "bound").to_numpy()
+def _spread(weights: np.ndarray, q: np.ndarray, n_quantities: int) -> np.ndarray:
+    """(rows x quantities*years) matrix M with M @ quantities.ravel() = each row's weighted sum of
+    its quantity over its years. A dense product instead of gathering rows of the quantity matrix:
+    the gradient of a gather is a scatter-add, which dominated the cost of a gradient evaluation."""
+    n, t = weights.shape
+    out = np.zeros((n, n_quantities * t))
+    for i in range(n):
+        out[i, q[i] * t:(q[i] + 1) * t] = weights[i]
     return out
 
 
-def _random_walk(name: str, cfg: dict, steps: int, dims: str, start: dict, start_path=None):
-    step = prior(f"{name}_step", cfg["step"])
-    init = prior_dist(cfg["init"], f"latent.{name}.init")
+def _one_hot(index: np.ndarray, size: int) -> np.ndarray:
+    return np.eye(size)[index]
+
+
+def _random_walk(name: str, cfg: dict, data: dict, steps: int, dims: str, start: dict, start_path=None):
+    step = prior(f"{name}_step", cfg["step"], data)
+    init = prior_dist(f"{name}_init", cfg["init"], data, f"latent.{name}.init")
     if start_path is not None:
         start[f"log_{name}"] = start_path
     return pm.GaussianRandomWalk(f"log_{name}", sigma=step, init_dist=init, steps=steps, dims=dims)
@@ -116,88 +101,84 @@ def data_start(evidence: Evidence, quantity: str, years: np.ndarray, shift: floa
 
 
 def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
+    """The model; every number comes in as ``pm.Data`` (``inputs.model_inputs``), so a compiled
+    model serves any (evidence, scenario) of the same ``inputs.structure``."""
     years = evidence.years
-    start_d = int(scenario.get("declared.donation_start"))
-    until = int(scenario.get("declared.prisoner_source_until"))
-    d_years = years[years >= start_d]
-    coords = {"year": years, "donor_year": d_years, "organ": ORGANS,
-              "count_obs": [], "share_obs": []}
+    d_years = donor_years(evidence, scenario)
     cd, sd = design(evidence, "count"), design(evidence, "share")
-    coords["count_obs"] = cd["rows"]["obs_id"].tolist()
-    coords["share_obs"] = sd["rows"]["obs_id"].tolist()
+    coords = {"year": years, "donor_year": d_years, "organ": ORGANS,
+              "count_obs": cd["rows"]["obs_id"].tolist(), "share_obs": sd["rows"]["obs_id"].tolist()}
     lat = scenario.get("latent")
     sup = scenario.get("supply")
-    rules = scenario.get("evidence.rules")
+    obs_dims = {"count_lo": "count_obs", "count_hi": "count_obs", "share_lo": "share_obs",
+                "share_hi": "share_obs"}
     with pm.Model(coords=coords) as model:
+        data = {k: pm.Data(k, v, dims=obs_dims.get(k)) for k, v in model_inputs(evidence, scenario).items()}
         start: dict[str, np.ndarray] = {}  # where samplers start (model.tgap_start)
-        log_vd = _random_walk("deceased_volume", lat["deceased_volume"], len(years) - 1, "year", start,
+        log_vd = _random_walk("deceased_volume", lat["deceased_volume"], data, len(years) - 1, "year", start,
                               data_start(evidence, "volume", years, np.log(0.85)))
-        log_l = _random_walk("living", lat["living"], len(years) - 1, "year", start,
+        log_l = _random_walk("living", lat["living"], data, len(years) - 1, "year", start,
                              data_start(evidence, "volume", years, np.log(0.15)))
-        log_e = _random_walk("executions", lat["executions"], len(years) - 1, "year", start,
+        log_e = _random_walk("executions", lat["executions"], data, len(years) - 1, "year", start,
                              data_start(evidence, "executions", years))
-        log_d = _random_walk("donors", lat["donors"], len(d_years) - 1, "donor_year", start,
+        log_d = _random_walk("donors", lat["donors"], data, len(d_years) - 1, "donor_year", start,
                              data_start(evidence, "donors_reported", d_years))
         model.tgap_start = start
-        u = prior("share_executed_used", sup["share_executed_used"])
-        y_e = prior("organs_per_executed", sup["organs_per_executed"])
-        y_d = prior("organs_per_donor", sup["organs_per_donor"])
-        k = prior("donor_report_inflation", sup["donor_report_inflation"])
-        mix_all = pm.Dirichlet("organ_mix_all", a=np.array([scenario.get(f"organ_mix.all.{o}") for o in ORGANS]), dims="organ")
-        mix_liv = pm.Dirichlet("organ_mix_living", a=np.array([scenario.get(f"organ_mix.living.{o}") for o in ORGANS]), dims="organ")
+        u = prior("share_executed_used", sup["share_executed_used"], data)
+        y_e = prior("organs_per_executed", sup["organs_per_executed"], data)
+        y_d = prior("organs_per_donor", sup["organs_per_donor"], data)
+        k = prior("donor_report_inflation", sup["donor_report_inflation"], data)
+        mix_all = pm.Dirichlet("organ_mix_all", a=data["organ_mix_all__a"], dims="organ")
+        mix_liv = pm.Dirichlet("organ_mix_living", a=data["organ_mix_living__a"], dims="organ")
 
         vd, liv, ex = pt.exp(log_vd), pt.exp(log_l), pt.exp(log_e)
         donors = pt.concatenate([pt.zeros(len(years) - len(d_years)), pt.exp(log_d)])
         prisoner = ex * u * y_e
-        declared_mask = pt.as_tensor((years <= until).astype(float))
         volume = pm.Deterministic("volume", vd + liv, dims="year")
         pm.Deterministic("deceased_volume", vd, dims="year")
         pm.Deterministic("living", liv, dims="year")
         pm.Deterministic("executions", ex, dims="year")
         pm.Deterministic("donors", donors, dims="year")
-        p_decl = pm.Deterministic("prisoner_organs_declared", prisoner * declared_mask, dims="year")
+        p_decl = pm.Deterministic("prisoner_organs_declared", prisoner * data["declared_prisoner_mask"], dims="year")
         d_org = pm.Deterministic("donor_organs", donors * y_d, dims="year")
         supply = pm.Deterministic("supply", p_decl + d_org + liv, dims="year")
         pm.Deterministic("gap", volume - supply, dims="year")
         quantities = pt.stack([volume, vd, liv, ex, donors * k, donors * y_d * k, prisoner])
+        flat_q, n_q = quantities.ravel(), len(QUANTITIES)
 
         if len(cd["q"]):
             fracs = pt.concatenate([pt.ones(1), mix_all, mix_all[:1] + mix_all[1:2],
                                     mix_liv, mix_liv[:1] + mix_liv[1:2]])
-            used = sorted(set(cd["cls"].tolist()))  # classes with at least one row
+            used = cd["used"]
             specs = [scenario.get(f"evidence.{CLASSES[c][0]}.{CLASSES[c][1]}") for c in used]
-            bias_v = vector_prior("bias", [s["bias"] for s in specs])
-            noise_v = vector_prior("noise", [s["noise"] for s in specs])
+            bias_v = vector_prior("bias", [s["bias"] for s in specs], data)
+            noise_v = vector_prior("noise", [s["noise"] for s in specs], data)
             pos = np.full(len(CLASSES), -1)
             pos[used] = np.arange(len(used))
-            cls = pos[cd["cls"]]
+            cls = _one_hot(pos[cd["cls"]], len(used))
             model.add_coord("evidence_class", [f"{CLASSES[c][0]}.{CLASSES[c][1]}" for c in used])
             pm.Deterministic("bias_by_class", bias_v, dims="evidence_class")
             pm.Deterministic("noise_by_class", noise_v, dims="evidence_class")
-            agg = (pt.as_tensor(cd["weights"]) * quantities[cd["q"]]).sum(axis=1) * fracs[cd["frac"]]
+            agg = (pt.dot(_spread(cd["weights"], cd["q"], n_q), flat_q)
+                   * pt.dot(_one_hot(cd["frac"], len(FRACTIONS)), fracs))
             is_bound = pt.as_tensor(cd["is_bound"].astype(float))
-            mu = pt.log(agg) + (1.0 - is_bound) * bias_v[cls]
-            sigma_report = pt.sqrt((noise_v[cls] * cd["scale"]) ** 2 + cd["extra"] ** 2)
-            sigma = is_bound * rules["lower_bound_softness"] + (1.0 - is_bound) * sigma_report
-            lo = pm.Data("count_lo", cd["lo"], dims="count_obs")
-            hi = pm.Data("count_hi", cd["hi"], dims="count_obs")
-            pm.CustomDist("obs_count", mu, sigma, hi, logp=censored_normal_logp,
-                          random=censored_normal_random, observed=lo, dims="count_obs")
+            mu = pt.log(agg) + (1.0 - is_bound) * pt.dot(cls, bias_v)
+            sigma_report = pt.sqrt((pt.dot(cls, noise_v) * data["count_scale"]) ** 2 + data["count_extra"] ** 2)
+            sigma = is_bound * data["lower_bound_softness"] + (1.0 - is_bound) * sigma_report
+            pm.CustomDist("obs_count", mu, sigma, data["count_hi"], logp=censored_normal_logp,
+                          random=censored_normal_random, observed=data["count_lo"], dims="count_obs")
         if len(sd["q"]):
-            w = pt.as_tensor(sd["weights"])
-            num = (w * quantities[sd["q"]]).sum(axis=1)
-            den = (w * quantities[sd["den"]]).sum(axis=1)
-            # a share cannot exceed 1: soft-min(num/den, 1), smooth so gradients have no kink
+            num = pt.dot(_spread(sd["weights"], sd["q"], n_q), flat_q)
+            den = pt.dot(_spread(sd["weights"], sd["den"], n_q), flat_q)
+            # a share cannot exceed 1: soft-min(num/den, 1), smooth so gradients have no kink:
+            # log p = log r - softplus(k log r)/k, written as -softplus(-k log r)/k (the same
+            # number) so that log(1 - p) stays finite when r >> 1 instead of rounding p to 1
             log_r = pt.log(num) - pt.log(den)
-            log_p = log_r - pt.softplus(SHARE_SATURATION * log_r) / SHARE_SATURATION
+            log_p = -pt.softplus(-SHARE_SATURATION * log_r) / SHARE_SATURATION
             is_bound = pt.as_tensor(sd["is_bound"].astype(float))
-            sigma = is_bound * rules["lower_bound_softness"] + (1.0 - is_bound) * np.sqrt(
-                scenario.get("evidence.shares.noise") ** 2 + sd["extra"] ** 2)
-            lo = pm.Data("share_lo", sd["lo"], dims="share_obs")
-            hi = pm.Data("share_hi", sd["hi"], dims="share_obs")
-            pm.CustomDist("obs_share", log_p - pt.log1mexp(log_p), sigma, hi,
+            sigma = is_bound * data["lower_bound_softness"] + (1.0 - is_bound) * pt.sqrt(
+                data["share_noise"] ** 2 + data["share_extra"] ** 2)
+            pm.CustomDist("obs_share", log_p - pt.log1mexp(log_p), sigma, data["share_hi"],
                           logp=censored_normal_logp, random=censored_normal_random,
-                          observed=lo, dims="share_obs")
+                          observed=data["share_lo"], dims="share_obs")
     return model
-
-

@@ -27,6 +27,7 @@ GROUP_OF_KIND = {
 SOURCE_PREFERENCE = ["official_registry", "international_registry", "official_statement",
                      "peer_reviewed", "ngo_report", "dataset", "news"]
 INF = 1e3  # stands for +-infinity on the log / logit scale (keeps gradients finite)
+SHARE_EPS = 5e-7  # a share reported as 0 or 1 says only that it is within this of 0 or 1
 
 
 @dataclass
@@ -156,6 +157,10 @@ def _bounds(row, rules: dict, transform) -> tuple[str, float, float, float]:
             return "interval", transform(lo), INF, extra
         return "interval", -INF, transform(hi), extra
     x = transform(v)
+    if row.unit == "share" and v >= 1 - SHARE_EPS:  # "100%": censored, not a point at a clip
+        return "interval", transform(1 - SHARE_EPS), INF, extra
+    if row.unit == "share" and v <= SHARE_EPS:
+        return "interval", -INF, transform(SHARE_EPS), extra
     if row.qualifier == "over":
         return "interval", x, INF, extra
     if row.qualifier == "under":
@@ -164,7 +169,7 @@ def _bounds(row, rules: dict, transform) -> tuple[str, float, float, float]:
 
 
 def _logit(p: float) -> float:
-    p = min(max(p, 1e-4), 1 - 1e-4)
+    p = min(max(p, SHARE_EPS), 1 - SHARE_EPS)
     return float(np.log(p / (1 - p)))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,25 +96,40 @@ def fit_key(attrs: dict) -> str:
     return sha256_text("|".join(str(attrs[k]) for k in keys))[:20]
 
 
-_COMPILED: dict[str, object] = {}  # nutpie models compiled in this process, by structure key
+_COMPILED: dict[str, dict] = {}  # per process: structure key -> built model (+ nutpie compile, start finder)
+_LOCK = threading.Lock()  # the cached models are shared state: one fit at a time per process
 
 
 def structure_key(evidence, scenario: Scenario) -> str:
-    """What a compiled model depends on: everything but the observed values and sampler settings."""
-    from analysis.model.build import design
+    """What a compiled model depends on: the code and the model's structure, not its inputs."""
+    from analysis.model.inputs import structure
 
-    parts = [code_hash(), json.dumps({k: v for k, v in scenario.data.items() if k != "sampler"},
-                                     sort_keys=True)]
-    for lik in ("count", "share"):
-        d = design(evidence, lik)
-        parts += [repr(d["rows"].drop(columns=["lo", "hi", "value"], errors="ignore").to_csv()),
-                  repr(d["weights"].tobytes())]
-    return sha256_text("|".join(parts))
+    return sha256_text(code_hash() + "|" + structure(evidence, scenario))[:20]
 
 
-def _sample(model, evidence, scenario: Scenario, settings: SamplerSettings, progressbar: bool):
+def _cached_model(evidence, scenario: Scenario) -> tuple[dict, dict, bool]:
+    """(cache entry, inputs, built now?) with the entry's pm.Data set to this fit's inputs."""
     import pymc as pm
 
+    from analysis.model.build import build_model
+    from analysis.model.inputs import model_inputs
+
+    key = structure_key(evidence, scenario)
+    fresh = key not in _COMPILED
+    if fresh:
+        _COMPILED[key] = {"model": build_model(evidence, scenario)}
+    entry = _COMPILED[key]
+    inputs = model_inputs(evidence, scenario)
+    with entry["model"]:
+        pm.set_data(inputs)
+    return entry, inputs, fresh
+
+
+def _sample(entry: dict, inputs: dict, settings: SamplerSettings, progressbar: bool):
+    """Sample the cached model with these inputs; sampler-specific timings go to entry["timings"]."""
+    import pymc as pm
+
+    model = entry["model"]
     kw = dict(draws=settings.draws, tune=settings.tune, chains=settings.chains,
               target_accept=settings.target_accept, progressbar=progressbar)
     if settings.name == "pymc":
@@ -123,19 +139,20 @@ def _sample(model, evidence, scenario: Scenario, settings: SamplerSettings, prog
     if settings.name == "nutpie":
         import nutpie
 
-        from analysis.model.simulate import evidence_arrays
         from analysis.model.start import StartFinder, sample_from_mode
 
-        key = structure_key(evidence, scenario)
-        if key not in _COMPILED:
-            _COMPILED[key] = (nutpie.compile_pymc_model(model), StartFinder(model), model)
-        compiled, finder, compiled_from = _COMPILED[key]
-        idata, start = sample_from_mode(
-            nutpie, compiled, compiled_from, finder, evidence_arrays(evidence), draws=settings.draws,
+        t0 = time.perf_counter()
+        if "nutpie" not in entry:
+            entry["nutpie"] = nutpie.compile_pymc_model(model)
+            entry["finder"] = StartFinder(model)
+        compile_s = round(time.perf_counter() - t0, 2)
+        idata, start, times = sample_from_mode(
+            nutpie, entry["nutpie"], model, entry["finder"], inputs, draws=settings.draws,
             tune=settings.tune, chains=settings.chains, target_accept=settings.target_accept,
             seed=settings.seed, progress_bar=progressbar,
             low_rank_modified_mass_matrix=settings.mass_matrix == "low_rank")
         idata.attrs["sampler_start"] = start
+        entry["timings"] = {"compile_s": compile_s, **times}
         return idata
     return pm.sample(nuts_sampler=settings.name, random_seed=settings.seed, model=model,
                      compute_convergence_checks=False, **kw)
@@ -176,26 +193,26 @@ def run_fit(obs: pd.DataFrame, scenario: Scenario, settings: SamplerSettings,
 def _fit_fresh(evidence, scenario: Scenario, settings: SamplerSettings, progressbar: bool):
     import pymc as pm
 
-    from analysis.model.build import build_model
-
-    t0 = time.perf_counter()
-    model = build_model(evidence, scenario)
-    t1 = time.perf_counter()
-    idata = _sample(model, evidence, scenario, settings, progressbar)
-    t2 = time.perf_counter()
-    with model:
-        pm.compute_log_likelihood(idata, progressbar=False)
-        prior = pm.sample_prior_predictive(draws=settings.prior_draws, random_seed=settings.seed)
-        idata.extend(prior)
-        pm.sample_posterior_predictive(idata, random_seed=settings.seed, extend_inferencedata=True,
-                                       progressbar=False)
-    t3 = time.perf_counter()
+    with _LOCK:
+        t0 = time.perf_counter()
+        entry, inputs, fresh = _cached_model(evidence, scenario)
+        model = entry["model"]
+        t1 = time.perf_counter()
+        idata = _sample(entry, inputs, settings, progressbar)
+        t2 = time.perf_counter()
+        with model:
+            pm.compute_log_likelihood(idata, progressbar=False)
+            prior = pm.sample_prior_predictive(draws=settings.prior_draws, random_seed=settings.seed)
+            idata.extend(prior)
+            pm.sample_posterior_predictive(idata, random_seed=settings.seed, extend_inferencedata=True,
+                                           progressbar=False)
+        t3 = time.perf_counter()
     for group in ("posterior", "sample_stats"):
         # timing attrs differ run to run; keep them out of the data so files are reproducible
         for k in ("created_at", "sampling_time", "arviz_version", "inference_library_version"):
             getattr(idata, group).attrs.pop(k, None) if hasattr(idata, group) else None
     timings = {"build_s": round(t1 - t0, 2), "sample_s": round(t2 - t1, 2),
-               "predictive_s": round(t3 - t2, 2)}
+               **entry.pop("timings", {}), "predictive_s": round(t3 - t2, 2), "model_reused": not fresh}
     return idata, timings
 
 

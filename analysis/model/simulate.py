@@ -5,10 +5,16 @@ qualifiers exist. One prior draw gives the latent truth (volume, supply, gap by 
 replicated report for every likelihood row; the reports are written back in the data/raw schema
 (``tgap check`` passes on them) with ``truth.csv`` beside them.
 
-How censored rows are published: a figure reported "over X" gets X a little below the drawn
-report, "under X" a little above; a range brackets it; a recorded minimum lies below the latent
-truth and a capacity figure above it. The likelihood only uses the bound, so these choices lose
-information but never contradict the draw.
+How censored rows are published (proper censoring, so the model's likelihood is the exact
+density of what is published): every censored row gets a threshold c that is independent of the
+dataset - the same row's replicated report in a second, independent prior draw. The row is then
+published on whichever side of c its drawn report y falls: a one-sided figure as "over c" or
+"under c"; a range [c - w/2, c + w/2] (w = the template range's width) when y is inside it, else
+"under"/"over" its ends; a bound (recorded minimum, capacity, upper bound) as a lower bound c when
+y > c, else an upper bound c. The likelihood of each published form is then exactly
+P(Y > c), P(Y < c) or P(a < Y < b). An earlier version put c a little below/above y itself; the
+likelihood P(Y > c) is then not the density of c, and the posterior gap sat above the truth in
+simulation-based calibration (rank pile-up in the lowest bin; docs/model.md).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import pandas as pd
 
 from analysis.data import rules
 from analysis.model.build import build_model
-from analysis.model.evidence import INF, Evidence, build_evidence
+from analysis.model.evidence import INF, build_evidence
 from analysis.scenarios import Scenario
 
 
@@ -29,21 +35,21 @@ def _round_count(x: float) -> float:
     return float(max(1, int(round(x))))
 
 
-def _publish(mode: str, lo: float, hi: float, y: float, rng, inverse, is_share: bool) -> dict:
-    """value / low / high / qualifier / kind-override for one simulated row."""
-    r = (lambda x: round(float(x), 4)) if is_share else _round_count
+def _publish(mode: str, lo: float, hi: float, y: float, c: float, inverse, is_share: bool) -> dict:
+    """value / low / high / qualifier / kind for one simulated row (y: drawn report, c: threshold,
+    both on the row's transformed scale; lo/hi: the template row's bounds on that scale)."""
+    r = (lambda x: round(float(x), 6)) if is_share else _round_count  # 0/1 -> censored (SHARE_EPS)
     if mode == "point":
         return {"value": r(inverse(y))}
     if mode == "bound":
-        if hi >= INF:  # recorded minimum, below the truth
-            return {"value": r(inverse(y - abs(rng.normal(0, 0.5))))}
-        return {"value": r(inverse(y + abs(rng.normal(0, 0.5))))}
-    if lo <= -INF:
-        return {"value": r(inverse(y + abs(rng.normal(0, 0.2)))), "qualifier": "under"}
-    if hi >= INF:
-        return {"value": r(inverse(y - abs(rng.normal(0, 0.2)))), "qualifier": "over"}
-    return {"value": None, "low": r(inverse(y - rng.uniform(0.1, 0.4))),
-            "high": r(inverse(y + rng.uniform(0.1, 0.4)))}
+        return {"value": r(inverse(c)), "kind": "lower_bound" if y > c else "upper_bound",
+                "qualifier": "exact"}
+    if lo > -INF and hi < INF:  # a range: same width as the template's, centred on c
+        a, b = c - (hi - lo) / 2, c + (hi - lo) / 2
+        if a < y < b:
+            return {"value": None, "low": r(inverse(a)), "high": r(inverse(b)), "qualifier": "exact"}
+        return {"value": r(inverse(a if y <= a else b)), "qualifier": "under" if y <= a else "over"}
+    return {"value": r(inverse(c)), "qualifier": "over" if y > c else "under"}
 
 
 def simulate_many(template: pd.DataFrame, scenario: Scenario, seed: int, n: int):
@@ -53,9 +59,9 @@ def simulate_many(template: pd.DataFrame, scenario: Scenario, seed: int, n: int)
     evidence = build_evidence(template, scenario)
     model = build_model(evidence, scenario)
     with model:
-        draw = pm.sample_prior_predictive(draws=n, random_seed=seed)
+        # draws n..2n-1 only supply the censoring thresholds (independent of dataset i)
+        draw = pm.sample_prior_predictive(draws=2 * n, random_seed=seed)
     prior, pp = draw.prior, draw.prior_predictive
-    rng = np.random.default_rng(seed)
     tmpl = template.set_index("obs_id")
     datasets = []
     for i in range(n):
@@ -66,10 +72,10 @@ def simulate_many(template: pd.DataFrame, scenario: Scenario, seed: int, n: int)
             ev = evidence.rows[evidence.rows["likelihood"] == lik]
             if ev.empty:
                 continue
-            ys = pp[var].values[0, i]
+            ys, cs = pp[var].values[0, i], pp[var].values[0, n + i]
             inverse = (lambda y: 1 / (1 + np.exp(-y))) if lik == "share" else np.exp
-            for y, r in zip(ys, ev.itertuples()):
-                rows.append(_row(tmpl.loc[r.obs_id], r, _publish(r.mode, r.lo, r.hi, y, rng, inverse,
+            for y, c, r in zip(ys, cs, ev.itertuples()):
+                rows.append(_row(tmpl.loc[r.obs_id], r, _publish(r.mode, r.lo, r.hi, y, c, inverse,
                                                                   lik == "share"), seed, lik))
         datasets.append((pd.DataFrame(rows), truth))
     kinds = template.drop_duplicates("source_id").set_index("source_id")["source_kind"]
@@ -79,6 +85,11 @@ def simulate_many(template: pd.DataFrame, scenario: Scenario, seed: int, n: int)
         "archive_url": "", "kind": kinds.values, "affiliation": "", "notes": f"seed {seed}",
     })
     return datasets, sources, evidence
+
+
+def _fmt_share(v: float) -> str:
+    """Plain decimals, never an exponent (the quote must contain the figure as written)."""
+    return f"{v:.6f}".rstrip("0").rstrip(".") or "0"
 
 
 def _row(t: pd.Series, r, published: dict, seed: int, lik: str) -> dict:
@@ -93,7 +104,7 @@ def _row(t: pd.Series, r, published: dict, seed: int, lik: str) -> dict:
     row["flag"] = t["flag"] if isinstance(t["flag"], str) else ""
     row["locator"] = f"simulated from {r.obs_id}"
     figs = [row[k] for k in ("value", "low", "high") if row.get(k) is not None]
-    fmt = (lambda f: f"{f:g}") if lik == "share" else (lambda f: f"{int(f)}")
+    fmt = _fmt_share if lik == "share" else (lambda f: f"{int(f)}")
     row["quote"] = "Simulated figure: " + " to ".join(fmt(f) for f in figs)
     row["notes"] = f"simulated, seed {seed}"
     return row
@@ -115,18 +126,7 @@ def write_simulation(obs: pd.DataFrame, sources: pd.DataFrame, truth: pd.DataFra
     for family, (name, _) in rules.FAMILIES.items():
         f = obs[obs["family"] == family].reindex(columns=rules.OBS_COLUMNS)
         for col in ("value", "low", "high"):
-            f[col] = f[col].map(lambda v: "" if v is None or pd.isna(v) else f"{v:g}" if v < 1 else f"{int(v)}")
+            f[col] = f[col].map(lambda v: "" if v is None or pd.isna(v) else _fmt_share(v) if v < 1 else f"{int(v)}")
         f.to_csv(out / name, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     truth.round(1).to_csv(out / "truth.csv", index=False, lineterminator="\n")
 
-
-def evidence_arrays(evidence: Evidence) -> dict:
-    """The observed arrays of a model built on ``evidence`` (for swapping data into a compiled model)."""
-    from analysis.model.build import design
-
-    out = {}
-    for lik in ("count", "share"):
-        d = design(evidence, lik)
-        if len(d["q"]):
-            out[f"{lik}_lo"], out[f"{lik}_hi"] = d["lo"], d["hi"]
-    return out

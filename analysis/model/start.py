@@ -71,11 +71,18 @@ def nutpie_with_start(compiled, model: pm.Model, point: dict):
 def sample_from_mode(nutpie, compiled, model, finder, data: dict, **kwargs):
     """nutpie.sample with every chain at the mode; if nutpie rejects that start (it reports
     "All initialization points failed" for some modes, e.g. on tiny datasets), fall back to
-    its own jittered start. Returns (idata, start used)."""
+    its own jittered start. Returns (idata, start used, {"mode_s", "nuts_s"})."""
+    import time
+
     with_data = compiled.with_data(**data)
+    t0 = time.perf_counter()
+    mode = finder.find(data)
+    t1 = time.perf_counter()
     try:
-        return nutpie.sample(nutpie_with_start(with_data, model, finder.find(data)), **kwargs), "mode"
+        idata = nutpie.sample(nutpie_with_start(with_data, model, mode), **kwargs)
+        start = "mode"
     except RuntimeError as exc:
         if "initialization points failed" not in str(exc):
             raise
-    return nutpie.sample(with_data, **kwargs), "jittered"
+        idata, start = nutpie.sample(with_data, **kwargs), "jittered"
+    return idata, start, {"mode_s": round(t1 - t0, 2), "nuts_s": round(time.perf_counter() - t1, 2)}

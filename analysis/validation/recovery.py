@@ -16,7 +16,8 @@ import pandas as pd
 
 from analysis.model.build import build_model
 from analysis.model.evidence import build_evidence
-from analysis.model.simulate import evidence_arrays, simulate_many
+from analysis.model.inputs import model_inputs
+from analysis.model.simulate import simulate_many
 from analysis.model.start import StartFinder, sample_from_mode
 from analysis.scenarios import Scenario
 
@@ -39,8 +40,8 @@ def recovery_run(template: pd.DataFrame, scenario: Scenario, n_datasets: int, se
         if list(ev.rows["obs_id"]) != list(template_ev.rows["obs_id"]):
             raise RuntimeError(f"dataset {i}: simulated evidence rows differ from the template's")
         t1 = time.perf_counter()
-        idata, start = sample_from_mode(
-            nutpie, compiled, model, finder, evidence_arrays(ev), chains=chains, tune=tune,
+        idata, start, _ = sample_from_mode(
+            nutpie, compiled, model, finder, model_inputs(ev, scenario), chains=chains, tune=tune,
             draws=draws, seed=seed + 1000 + i, progress_bar=False,
             low_rank_modified_mass_matrix=scenario.get("sampler.mass_matrix") == "low_rank")
         starts.append(start)

@@ -1,0 +1,112 @@
+"""Every number a compiled model needs, as named arrays: observations and scenario values alike.
+
+``build.build_model`` turns each entry into ``pm.Data``; a model compiled for one scenario and
+dataset serves any other with the same :func:`structure` by swapping these arrays in
+(``nutpie``'s ``with_data``, ``pm.set_data``). What stays in the graph (the structure): which rows
+exist and how they map to latent quantities and years, the year range, the bias/noise classes
+present, and the distribution family of every prior.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from analysis.model.evidence import QUANTITIES, Evidence
+from analysis.model.priors import prior_inputs, vector_prior_inputs
+from analysis.scenarios import Scenario
+from analysis.scenarios.spec import GROUPS, LATENTS, ORGANS, TARGETS
+
+CLASSES = [(t, g) for t in TARGETS for g in GROUPS]
+FRACTIONS = (["all"] + [f"all:{o}" for o in ORGANS] + ["all:kidney_liver"]
+             + [f"living:{o}" for o in ORGANS] + ["living:kidney_liver"])
+SUPPLY = ["share_executed_used", "organs_per_executed", "organs_per_donor", "donor_report_inflation"]
+VALUE_COLUMNS = ["lo", "hi", "value", "extra_sd", "noise_scale"]  # data, not structure
+
+
+def design(evidence: Evidence, likelihood: str) -> dict:
+    """Index arrays for the rows of one likelihood ("count" or "share")."""
+    rows = evidence.rows
+    rows = rows[rows["likelihood"] == likelihood] if not rows.empty else rows
+    years = evidence.years
+    n, t = len(rows), len(years)
+    weights = np.zeros((n, t))
+    for i, r in enumerate(rows.itertuples()):
+        span = (years >= r.year) & (years <= r.year_end)
+        weights[i, span] = 1.0 if r.cumulative else 1.0 / span.sum()
+    q = rows["quantity"].map(QUANTITIES.index).to_numpy(int) if n else np.zeros(0, int)
+    out = dict(rows=rows.reset_index(drop=True), weights=weights, q=q,
+               lo=rows["lo"].to_numpy(float) if n else np.zeros(0),
+               hi=rows["hi"].to_numpy(float) if n else np.zeros(0))
+    if n:
+        out["extra"] = rows["extra_sd"].to_numpy(float)
+        out["is_bound"] = (rows["mode"] == "bound").to_numpy()
+    if likelihood == "count" and n:
+        frac = [("all" if o == "all" else f"{p}:{o}") for o, p in zip(rows["organ"], rows["part_pool"])]
+        out["frac"] = np.array([FRACTIONS.index(f) for f in frac], int)
+        out["cls"] = np.array([CLASSES.index((t_, g)) for t_, g in zip(rows["target"], rows["group"])], int)
+        out["scale"] = rows["noise_scale"].to_numpy(float)
+        out["used"] = sorted(set(out["cls"].tolist()))  # classes with at least one row
+    if likelihood == "share" and n:
+        out["den"] = rows["denominator"].map(QUANTITIES.index).to_numpy(int)
+    return out
+
+
+def donor_years(evidence: Evidence, scenario: Scenario) -> np.ndarray:
+    return evidence.years[evidence.years >= int(scenario.get("declared.donation_start"))]
+
+
+def _class_specs(scenario: Scenario, used: list[int], part: str) -> list[dict]:
+    return [scenario.get(f"evidence.{CLASSES[c][0]}.{CLASSES[c][1]}.{part}") for c in used]
+
+
+def prior_specs(evidence: Evidence, scenario: Scenario) -> dict[str, dict]:
+    """Every scalar prior of the model by its variable name."""
+    lat, sup = scenario.get("latent"), scenario.get("supply")
+    out = {}
+    for name in LATENTS:
+        out[f"{name}_step"] = lat[name]["step"]
+        out[f"{name}_init"] = lat[name]["init"]
+    return out | {name: sup[name] for name in SUPPLY}
+
+
+def model_inputs(evidence: Evidence, scenario: Scenario) -> dict[str, np.ndarray]:
+    """Name -> array for every ``pm.Data`` of the model built on (evidence, scenario)."""
+    out: dict[str, np.ndarray] = {}
+    for name, spec in prior_specs(evidence, scenario).items():
+        out |= prior_inputs(name, spec)
+    for pool in ("all", "living"):
+        out[f"organ_mix_{pool}__a"] = np.array([float(scenario.get(f"organ_mix.{pool}.{o}")) for o in ORGANS])
+    until = int(scenario.get("declared.prisoner_source_until"))
+    out["declared_prisoner_mask"] = (evidence.years <= until).astype(float)
+    cd, sd = design(evidence, "count"), design(evidence, "share")
+    rules = scenario.get("evidence.rules")
+    if len(cd["q"]):
+        out |= {"count_lo": cd["lo"], "count_hi": cd["hi"], "count_extra": cd["extra"],
+                "count_scale": cd["scale"],
+                "lower_bound_softness": np.asarray(float(rules["lower_bound_softness"]))}
+        out |= vector_prior_inputs("bias", _class_specs(scenario, cd["used"], "bias"))
+        out |= vector_prior_inputs("noise", _class_specs(scenario, cd["used"], "noise"))
+    if len(sd["q"]):
+        out |= {"share_lo": sd["lo"], "share_hi": sd["hi"], "share_extra": sd["extra"],
+                "share_noise": np.asarray(float(scenario.get("evidence.shares.noise"))),
+                "lower_bound_softness": np.asarray(float(rules["lower_bound_softness"]))}
+    return out
+
+
+def structure(evidence: Evidence, scenario: Scenario) -> str:
+    """A canonical description of everything a compiled model depends on besides its inputs."""
+    parts: dict = {"years": evidence.years.tolist(), "donor_years": donor_years(evidence, scenario).tolist(),
+                   "families": {k: v["dist"] for k, v in prior_specs(evidence, scenario).items()}}
+    for lik in ("count", "share"):
+        d = design(evidence, lik)
+        keep = [c for c in ("obs_id", "quantity", "denominator", "target", "group", "organ",
+                            "part_pool", "mode") if c in d["rows"].columns]
+        parts[lik] = {"rows": d["rows"][keep].astype(str).values.tolist(),
+                      "weights": d["weights"].tolist()}
+        if lik == "count" and len(d["q"]):
+            for part in ("bias", "noise"):
+                parts[f"{part}_families"] = [s["dist"] for s in _class_specs(scenario, d["used"], part)]
+    parts["inputs"] = {k: list(np.shape(v)) for k, v in sorted(model_inputs(evidence, scenario).items())}
+    return json.dumps(parts, sort_keys=True)
