@@ -1,5 +1,6 @@
 # Two commands on a fresh machine:
-#   make report   set up .venv, then check + ingest the data and fit + report the baseline
+#   make report   set up .venv, then tgap report: ingest if stale, fit (or load the cached fit),
+#                 forensic checks, charts, tables, index.html -> reports/$(SCENARIO)/
 #   make test     set up .venv, then run the test suite
 PYTHON ?= python3
 VENV   := .venv
@@ -9,7 +10,7 @@ SCENARIO ?= baseline
 export PYTENSOR_FLAGS ?= base_compiledir=$(CURDIR)/.cache/pytensor
 export MPLBACKEND ?= Agg
 
-.PHONY: setup report test lint ingest fit forensics clean
+.PHONY: setup report notebooks test lint ingest fit forensics clean
 
 setup: $(STAMP)
 
@@ -29,7 +30,11 @@ fit: ingest
 forensics: ingest
 	$(BIN)/tgap forensics --out reports/forensics
 
-report: fit forensics
+report: $(STAMP)
+	$(BIN)/tgap report --scenario $(SCENARIO)
+
+notebooks: $(STAMP)
+	$(BIN)/tgap notebooks --scenario $(SCENARIO)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -226,6 +226,20 @@ def forensics(
     typer.echo(f"wrote {out}/forensics.csv ({len(result)} rows)")
 
 
+# reports and notebooks (analysis/report/cli_commands.py)
+from analysis.report.cli_commands import notebooks as _notebooks  # noqa: E402
+from analysis.report.cli_commands import report as _report  # noqa: E402
+
+app.command("report")(_report)
+app.command("notebooks")(_notebooks)
+
+# sensitivity sweeps and break-even search (analysis/sensitivity/cli.py)
+from analysis.sensitivity import cli as _sensitivity  # noqa: E402
+
+app.command("sensitivity")(_sensitivity.sensitivity)
+app.command("breakeven")(_sensitivity.breakeven)
+
+
 def main() -> None:  # pragma: no cover
     app(prog_name="tgap")
 

@@ -71,3 +71,39 @@ def write_raw(data_dir: Path) -> Path:
 @pytest.fixture
 def raw_dir(tmp_path: Path) -> Path:
     return write_raw(tmp_path / "raw")
+
+
+@pytest.fixture(scope="session")
+def quick_report(tmp_path_factory):
+    """`tgap report --quick` on the shipped data, fitted once per test session.
+
+    The fit cache, ingested data, report and forensic outputs all live in a temp directory; the fit
+    cache is shared by every test that asks for this fixture (and notebook 03, via its
+    ``cache_dir`` parameter). Yields a namespace: base, out, forensics, cache, args, result (the
+    CliRunner result of the first run), seconds (its wall time).
+    """
+    import time
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    import analysis.model.fit as fit
+    from analysis.cli import app
+
+    base = tmp_path_factory.mktemp("quick_report")
+    mp = pytest.MonkeyPatch()
+    mp.setattr(fit, "CACHE_DIR", base / "cache")
+    # the fit key hashes the package's code: freeze it for the session, so that edits made to the
+    # checkout while the tests run do not turn the cached-run tests into refits
+    code = fit.code_hash()
+    mp.setattr(fit, "code_hash", lambda: code)
+    args = ["report", "--quick", "--derived", str(base / "derived"), "--out", str(base / "report"),
+            "--forensics-out", str(base / "forensics")]
+    t0 = time.perf_counter()
+    result = CliRunner().invoke(app, args)
+    seconds = time.perf_counter() - t0
+    try:
+        yield SimpleNamespace(base=base, out=base / "report", forensics=base / "forensics",
+                              cache=base / "cache" / "fits", args=args, result=result, seconds=seconds)
+    finally:
+        mp.undo()

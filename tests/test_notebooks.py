@@ -46,3 +46,59 @@ def test_model_fit_notebook_executes(tmp_path):
     assert not [o for o in outs if o.get("output_type") == "error"]
     text = "".join("".join(o.get("text", "")) for o in outs if o.get("output_type") == "stream")
     assert "organs not explained by declared sources under scenario baseline" in text
+
+
+def test_every_notebook_declares_the_shared_parameters_and_ipynb_stays_out_of_git():
+    import jupytext
+
+    for p in sorted(NOTEBOOK_DIR.glob("[0-9]*.py")):
+        nb = jupytext.read(p)
+        [cell] = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        names = {line.split("=")[0].strip() for line in cell.source.splitlines() if "=" in line}
+        assert {"scenario", "data_dir", "quick"} <= names, p.name
+        assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), p.name
+    ignored = subprocess.run(["git", "check-ignore", "-q", "notebooks/03_gap_by_year.ipynb"], cwd=REPO)
+    assert ignored.returncode == 0  # paired .ipynb files are not committed (.gitignore)
+
+
+@pytest.mark.slow
+def test_gap_by_year_notebook_executes(tmp_path, quick_report):
+    # loads the session's quick fit from its cache (same data, scenario, settings and code)
+    params = {"quick": True, "cache_dir": str(quick_report.cache)}
+    executed = execute(NOTEBOOK_DIR / "03_gap_by_year.py", tmp_path, params)
+    outs = _outputs(executed)
+    assert not [o for o in outs if o.get("output_type") == "error"]
+    text = "".join("".join(o.get("text", "")) for o in outs if o.get("output_type") == "stream")
+    assert "organs not explained by declared sources under scenario baseline" in text
+    assert "diagnostics gate" in text
+    images = [o for o in outs if "image/png" in o.get("data", {})]
+    assert len(images) >= 3  # main chart, gap by year, periods
+
+
+def test_tgap_notebooks_writes_html(tmp_path):
+    """`tgap notebooks --only 05 --quick` executes notebook 05 headless and writes its HTML."""
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+
+    out = tmp_path / "nb"
+    res = CliRunner().invoke(app, ["notebooks", "--only", "05_forensics", "--quick", "--out", str(out)])
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert "wrote 1 notebook(s) as HTML" in res.stdout
+    page = (out / "05_forensics.html").read_text(encoding="utf-8")
+    assert "Forensic checks of the official series" in page
+    assert "result rows written to" in page and "Traceback" not in page
+    assert page.count("data:image/png;base64") >= 1
+    bad = CliRunner().invoke(app, ["notebooks", "--scenario", "no_such_scenario", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and not (tmp_path / "x").exists()
+
+
+def test_forensics_notebook_says_when_godt_is_absent(tmp_path):
+    empty = tmp_path / "no_godt"
+    empty.mkdir()
+    executed = execute(NOTEBOOK_DIR / "05_forensics.py", tmp_path,
+                       {"quick": True, "out_dir": str(tmp_path / "f"), "godt_dir": str(empty)})
+    outs = _outputs(executed)
+    assert not [o for o in outs if o.get("output_type") == "error"]
+    text = "".join("".join(o.get("text", "")) for o in outs if o.get("output_type") == "stream")
+    assert "GODT exports not found" in text

@@ -7,6 +7,8 @@ prisoners, S = P * 1[t <= until] + D * y_d + L, gap G = V - S.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
@@ -16,6 +18,8 @@ from analysis.model.inputs import CLASSES, FRACTIONS, design, donor_years, model
 from analysis.model.priors import prior, prior_dist, vector_prior
 from analysis.scenarios import Scenario
 from analysis.scenarios.spec import ORGANS
+
+logging.getLogger("pymc").setLevel(logging.WARNING)  # pymc sets INFO on import ("Sampling: [...]")
 
 SHARE_SATURATION = 20.0  # sharpness of the soft cap of modelled shares at 1 (a numerical device)
 
@@ -75,11 +79,9 @@ def _one_hot(index: np.ndarray, size: int) -> np.ndarray:
     return np.eye(size)[index]
 
 
-def _random_walk(name: str, cfg: dict, data: dict, steps: int, dims: str, start: dict, start_path=None):
+def _random_walk(name: str, cfg: dict, data: dict, steps: int, dims: str):
     step = prior(f"{name}_step", cfg["step"], data)
     init = prior_dist(f"{name}_init", cfg["init"], data, f"latent.{name}.init")
-    if start_path is not None:
-        start[f"log_{name}"] = start_path
     return pm.GaussianRandomWalk(f"log_{name}", sigma=step, init_dist=init, steps=steps, dims=dims)
 
 
@@ -100,6 +102,17 @@ def data_start(evidence: Evidence, quantity: str, years: np.ndarray, shift: floa
     return np.interp(years, per_year.index.to_numpy(float), per_year.to_numpy(float)) + shift
 
 
+def start_paths(evidence: Evidence, scenario: Scenario) -> dict[str, np.ndarray]:
+    """Where the mode search starts for these data: each latent's path from its own reports
+    (deceased/living split of the volume 0.85/0.15 - only a starting guess)."""
+    years, d_years = evidence.years, donor_years(evidence, scenario)
+    paths = {"log_deceased_volume": data_start(evidence, "volume", years, np.log(0.85)),
+             "log_living": data_start(evidence, "volume", years, np.log(0.15)),
+             "log_executions": data_start(evidence, "executions", years),
+             "log_donors": data_start(evidence, "donors_reported", d_years)}
+    return {k: v for k, v in paths.items() if v is not None}
+
+
 def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
     """The model; every number comes in as ``pm.Data`` (``inputs.model_inputs``), so a compiled
     model serves any (evidence, scenario) of the same ``inputs.structure``."""
@@ -114,16 +127,11 @@ def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
                 "share_hi": "share_obs"}
     with pm.Model(coords=coords) as model:
         data = {k: pm.Data(k, v, dims=obs_dims.get(k)) for k, v in model_inputs(evidence, scenario).items()}
-        start: dict[str, np.ndarray] = {}  # where samplers start (model.tgap_start)
-        log_vd = _random_walk("deceased_volume", lat["deceased_volume"], data, len(years) - 1, "year", start,
-                              data_start(evidence, "volume", years, np.log(0.85)))
-        log_l = _random_walk("living", lat["living"], data, len(years) - 1, "year", start,
-                             data_start(evidence, "volume", years, np.log(0.15)))
-        log_e = _random_walk("executions", lat["executions"], data, len(years) - 1, "year", start,
-                             data_start(evidence, "executions", years))
-        log_d = _random_walk("donors", lat["donors"], data, len(d_years) - 1, "donor_year", start,
-                             data_start(evidence, "donors_reported", d_years))
-        model.tgap_start = start
+        log_vd = _random_walk("deceased_volume", lat["deceased_volume"], data, len(years) - 1, "year")
+        log_l = _random_walk("living", lat["living"], data, len(years) - 1, "year")
+        log_e = _random_walk("executions", lat["executions"], data, len(years) - 1, "year")
+        log_d = _random_walk("donors", lat["donors"], data, len(d_years) - 1, "donor_year")
+        model.tgap_start = start_paths(evidence, scenario)  # for the data it was built with
         u = prior("share_executed_used", sup["share_executed_used"], data)
         y_e = prior("organs_per_executed", sup["organs_per_executed"], data)
         y_d = prior("organs_per_donor", sup["organs_per_donor"], data)

@@ -64,10 +64,18 @@ class FitResult:
     timings: dict = field(default_factory=dict)
 
 
+FIT_CODE = ("model", "data", "scenarios", "io.py", "runtime.py", "__init__.py")  # what a fit depends on
+
+
 def code_hash() -> str:
-    """Hash of the package's source (so edited code never reuses a stale fit)."""
+    """Hash of the source a fit depends on (so edited model code never reuses a stale fit).
+
+    Reports, sensitivity and forensics code is left out: editing a chart must not discard fits.
+    """
     h = hashlib.sha256()
-    for p in sorted(PACKAGE_DIR.rglob("*")):
+    files = [p for part in FIT_CODE for p in ([PACKAGE_DIR / part] if part.endswith(".py")
+                                              else sorted((PACKAGE_DIR / part).rglob("*")))]
+    for p in files:
         if p.suffix in (".py", ".toml") and "__pycache__" not in p.parts:
             h.update(str(p.relative_to(PACKAGE_DIR)).encode())
             h.update(p.read_bytes())
@@ -107,21 +115,44 @@ def structure_key(evidence, scenario: Scenario) -> str:
     return sha256_text(code_hash() + "|" + structure(evidence, scenario))[:20]
 
 
-def _cached_model(evidence, scenario: Scenario) -> tuple[dict, dict, bool]:
-    """(cache entry, inputs, built now?) with the entry's pm.Data set to this fit's inputs."""
-    import pymc as pm
-
+def model_entry(evidence, scenario: Scenario) -> tuple[dict, bool]:
+    """The process's cache entry for this model structure ({"model": ...} plus, once used,
+    "nutpie" and "finder"); (entry, built now?)."""
     from analysis.model.build import build_model
-    from analysis.model.inputs import model_inputs
 
     key = structure_key(evidence, scenario)
     fresh = key not in _COMPILED
     if fresh:
         _COMPILED[key] = {"model": build_model(evidence, scenario)}
-    entry = _COMPILED[key]
+    return _COMPILED[key], fresh
+
+
+def ensure_nutpie(entry: dict) -> float:
+    """Compile the entry's model for nutpie (once); seconds spent compiling now."""
+    import nutpie
+
+    from analysis.model.start import StartFinder
+
+    t0 = time.perf_counter()
+    if "nutpie" not in entry:
+        entry["nutpie"] = nutpie.compile_pymc_model(entry["model"])
+        entry["finder"] = StartFinder(entry["model"])
+    return round(time.perf_counter() - t0, 2)
+
+
+def _cached_model(evidence, scenario: Scenario) -> tuple[dict, dict, bool]:
+    """(cache entry, inputs, built now?) with the entry's pm.Data set to this fit's inputs and
+    entry["paths"] to where this fit's mode search starts."""
+    import pymc as pm
+
+    from analysis.model.build import start_paths
+    from analysis.model.inputs import model_inputs
+
+    entry, fresh = model_entry(evidence, scenario)
     inputs = model_inputs(evidence, scenario)
     with entry["model"]:
         pm.set_data(inputs)
+    entry["paths"] = start_paths(evidence, scenario)
     return entry, inputs, fresh
 
 
@@ -134,20 +165,15 @@ def _sample(entry: dict, inputs: dict, settings: SamplerSettings, progressbar: b
               target_accept=settings.target_accept, progressbar=progressbar)
     if settings.name == "pymc":
         return pm.sample(cores=min(settings.chains, 2), random_seed=settings.seed, model=model,
-                         initvals=getattr(model, "tgap_start", None),
-                         compute_convergence_checks=False, **kw)
+                         initvals=entry["paths"], compute_convergence_checks=False, **kw)
     if settings.name == "nutpie":
         import nutpie
 
-        from analysis.model.start import StartFinder, sample_from_mode
+        from analysis.model.start import sample_from_mode
 
-        t0 = time.perf_counter()
-        if "nutpie" not in entry:
-            entry["nutpie"] = nutpie.compile_pymc_model(model)
-            entry["finder"] = StartFinder(model)
-        compile_s = round(time.perf_counter() - t0, 2)
+        compile_s = ensure_nutpie(entry)
         idata, start, times = sample_from_mode(
-            nutpie, entry["nutpie"], model, entry["finder"], inputs, draws=settings.draws,
+            nutpie, entry["nutpie"], model, entry["finder"], inputs, entry["paths"], draws=settings.draws,
             tune=settings.tune, chains=settings.chains, target_accept=settings.target_accept,
             seed=settings.seed, progress_bar=progressbar,
             low_rank_modified_mass_matrix=settings.mass_matrix == "low_rank")

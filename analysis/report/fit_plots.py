@@ -19,9 +19,13 @@ def predictive_table(idata, evidence, group: str = "posterior_predictive") -> pd
         draws = idata[group][var].stack(sample=("chain", "draw")).transpose(..., "sample").values
         q = np.quantile(draws, [0.05, 0.5, 0.95], axis=1)
         inv = (lambda x: 1 / (1 + np.exp(-x))) if lik == "share" else np.exp
-        t = rows[["obs_id", "target", "quantity", "series", "year", "year_end", "mode", "lo", "hi"]].copy()
-        t["observed_lo"] = inv(np.clip(t["lo"], -700, 700))
-        t["observed_hi"] = inv(np.clip(t["hi"], -700, 700))
+        cols = ["obs_id", "source_id", "group", "target", "quantity", "series", "year", "year_end", "mode",
+                "lo", "hi"]
+        t = rows[[c for c in cols if c in rows.columns]].copy()
+        # open ends of bounds (+-1e3 on the log/logit scale) are infinite on the report scale
+        t["observed_lo"] = np.where(t["lo"] <= -999, 0.0,
+                                    inv(np.clip(t["lo"], -700, 700)))
+        t["observed_hi"] = np.where(t["hi"] >= 999, np.inf, inv(np.clip(t["hi"], -700, 700)))
         t["pred_q05"], t["pred_median"], t["pred_q95"] = inv(q[0]), inv(q[1]), inv(q[2])
         inside = (t["observed_hi"] >= t["pred_q05"]) & (t["observed_lo"] <= t["pred_q95"])
         t["inside_90"] = inside

@@ -9,8 +9,10 @@ NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def execute(source: Path, out_dir: Path, parameters: dict, cwd: Path | None = None,
-            timeout: int = 1800) -> Path:
-    """Run ``source`` (a .py percent notebook) with ``parameters``; return the executed .ipynb."""
+            timeout: int = 1800, progress: bool = False) -> Path:
+    """Run ``source`` (a .py percent notebook) with ``parameters``; return the executed .ipynb.
+
+    ``progress`` shows papermill's per-cell progress bar (for a terminal)."""
     import jupytext
     import papermill as pm
 
@@ -24,10 +26,28 @@ def execute(source: Path, out_dir: Path, parameters: dict, cwd: Path | None = No
     saved_backend = os.environ.pop("MPLBACKEND", None)  # let the kernel use its inline backend
     try:
         pm.execute_notebook(str(src_ipynb), str(executed), parameters=parameters, kernel_name="python3",
-                            cwd=str(cwd or NOTEBOOK_DIR.parent), progress_bar=False,
+                            cwd=str(cwd or NOTEBOOK_DIR.parent), progress_bar=progress,
                             execution_timeout=timeout, log_output=False)
     finally:
         src_ipynb.unlink(missing_ok=True)
         if saved_backend is not None:
             os.environ["MPLBACKEND"] = saved_backend
     return executed
+
+
+def sources(only: list[str] | None = None) -> list[Path]:
+    """The notebook sources (notebooks/*.py, sorted); ``only``: keep names containing any of these."""
+    found = sorted(NOTEBOOK_DIR.glob("[0-9]*.py"))
+    if only:
+        found = [p for p in found if any(o in p.stem for o in only)]
+    return found
+
+
+def to_html(executed: Path) -> str:
+    """The executed notebook as one self-contained HTML page (images inline)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(executed), as_version=4)
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    return body

@@ -1,6 +1,14 @@
-"""One house style for every chart: colour-blind-safe palette (Okabe-Ito), source notes."""
+"""One house style for every chart: colour-blind-safe palette (Okabe-Ito), source notes, saving.
+
+Every chart of the report and the notebooks goes through this module: ``apply()`` sets the
+matplotlib defaults, ``finish()`` adds the source note naming the scenario, ``save()`` writes the
+figure as PNG (``PNG_DPI``) and SVG, each atomically.
+"""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import matplotlib as mpl
 
@@ -17,14 +25,81 @@ SOURCE_KIND_COLOURS = {
 KIND_MARKERS = {"reported": "o", "estimate": "s", "capacity": "D", "lower_bound": "^",
                 "upper_bound": "v", "cumulative": "P"}
 
+# The declared sources, the volume and the unexplained part: the same colours in every chart.
+DECLARED_COLOURS = {
+    "prisoners": PALETTE["purple"],   # executed prisoners, while a declared source
+    "donors": PALETTE["green"],       # voluntary deceased donors
+    "living": PALETTE["yellow"],      # living donors
+}
+DECLARED_LABELS = {
+    "prisoners": "executed prisoners (declared)",
+    "donors": "voluntary deceased donors",
+    "living": "living donors",
+}
+VOLUME_COLOUR = PALETTE["blue"]
+GAP_COLOUR = PALETTE["vermillion"]
+GAP_BAND_COLOUR = PALETTE["orange"]
+PROBABILITY_COLOUR = PALETTE["sky"]
+
+CYCLE = [PALETTE[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "yellow", "black")]
+"""Default colour order (chains in trace and rank plots, lines without an explicit colour)."""
+PNG_DPI = 200
+NOTE_COLOUR = "#555555"
+
 
 def apply() -> None:
     mpl.rcParams.update({
-        "figure.dpi": 110, "savefig.dpi": 200, "font.size": 9, "axes.spines.top": False,
+        "figure.dpi": 110, "savefig.dpi": PNG_DPI, "font.size": 9, "axes.spines.top": False,
         "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "legend.frameon": False,
+        "svg.fonttype": "none", "svg.hashsalt": "tgap",
+        "axes.prop_cycle": mpl.cycler(color=CYCLE),
     })
 
 
 def source_note(fig, text: str) -> None:
     """The note every chart carries: where its numbers come from and which scenario made it."""
-    fig.text(0.01, 0.005, text, fontsize=6.5, color="#555555", ha="left", va="bottom", wrap=True)
+    fig.text(0.01, 0.005, text, fontsize=6.5, color=NOTE_COLOUR, ha="left", va="bottom", wrap=True)
+
+
+def finish(fig, scenario: str | None, source: str, bottom: float = 0.09) -> None:
+    """Leave room at the bottom and add the source note (``source``; scenario name appended)."""
+    note = f"{source} Scenario: {scenario}." if scenario else source
+    fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, bottom))
+    source_note(fig, note)
+
+
+def save(fig, stem: Path) -> list[Path]:
+    """Write ``stem``.png (``PNG_DPI``) and ``stem``.svg atomically; return both paths.
+
+    Each file is written to a temp name beside its target and renamed into place; on any error
+    neither target is touched.
+    """
+    from analysis.io import temp_path_beside
+
+    stem = Path(stem)
+    targets = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    staged = []
+    try:
+        for target in targets:
+            tmp = temp_path_beside(target)
+            staged.append((tmp, target))
+            fig.savefig(tmp, format=target.suffix[1:], dpi=PNG_DPI,
+                        metadata={"Date": None} if target.suffix == ".svg" else None)
+        for tmp, target in staged:
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+    return targets
+
+
+def show(fig, dpi: int = 110):
+    """The figure as an IPython PNG image (notebooks: shown whatever the matplotlib backend)."""
+    import io
+
+    from IPython.display import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return Image(data=buf.getvalue(), format="png")

@@ -14,11 +14,11 @@ import time
 import numpy as np
 import pandas as pd
 
-from analysis.model.build import build_model
+from analysis.model.build import start_paths
 from analysis.model.evidence import build_evidence
 from analysis.model.inputs import model_inputs
 from analysis.model.simulate import simulate_many
-from analysis.model.start import StartFinder, sample_from_mode
+from analysis.model.start import sample_from_mode
 from analysis.scenarios import Scenario
 
 
@@ -28,11 +28,13 @@ def recovery_run(template: pd.DataFrame, scenario: Scenario, n_datasets: int, se
     """Return (per dataset-year table, run info)."""
     import nutpie
 
+    from analysis.model.fit import ensure_nutpie, model_entry
+
     t0 = time.perf_counter()
     datasets, _, template_ev = simulate_many(template, scenario, seed, n_datasets)
-    model = build_model(template_ev, scenario)
-    compiled = nutpie.compile_pymc_model(model)
-    finder = StartFinder(model)
+    entry, _ = model_entry(template_ev, scenario)  # shared with run_fit in this process
+    ensure_nutpie(entry)
+    model, compiled, finder = entry["model"], entry["nutpie"], entry["finder"]
     t_compile = time.perf_counter() - t0
     rows, per_fit, starts = [], [], []
     for i, (obs, truth) in enumerate(datasets):
@@ -41,7 +43,8 @@ def recovery_run(template: pd.DataFrame, scenario: Scenario, n_datasets: int, se
             raise RuntimeError(f"dataset {i}: simulated evidence rows differ from the template's")
         t1 = time.perf_counter()
         idata, start, _ = sample_from_mode(
-            nutpie, compiled, model, finder, model_inputs(ev, scenario), chains=chains, tune=tune,
+            nutpie, compiled, model, finder, model_inputs(ev, scenario), start_paths(ev, scenario),
+            chains=chains, tune=tune,
             draws=draws, seed=seed + 1000 + i, progress_bar=False,
             low_rank_modified_mass_matrix=scenario.get("sampler.mass_matrix") == "low_rank")
         starts.append(start)

@@ -1,0 +1,168 @@
+"""`tgap report` and `tgap notebooks` (registered in analysis/cli.py). Heavy imports stay inside."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+DATA_DIR = Path("data/raw")
+DERIVED_DIR = Path("data/derived")
+FORENSICS_DIR = Path("reports/forensics")
+
+
+def _err(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+def report(
+    scenario: str = typer.Option("baseline", "--scenario", "-s", help="Scenario name or TOML file."),
+    out: Path = typer.Option(None, "--out", help="Report directory (default reports/<scenario>)."),
+    quick: bool = typer.Option(False, "--quick", help="Small draws (smoke runs)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Refit even if a cached fit exists."),
+    seed: int = typer.Option(None, "--seed"),
+    data_dir: Path = typer.Option(DATA_DIR, "--data-dir"),
+    derived: Path = typer.Option(None, "--derived", help="Where ingested data goes (as for tgap fit)."),
+    godt: list[Path] = typer.Option(None, "--godt", help="GODT export for the forensic checks "
+                                    "(repeatable). Default: the exports in ../shared/data/godt when present."),
+    godt_dir: Path = typer.Option(None, "--godt-dir", help="Directory whose *.csv are the GODT exports "
+                                  "when no --godt is given (default ../shared/data/godt)."),
+    forensics_out: Path = typer.Option(FORENSICS_DIR, "--forensics-out",
+                                       help="Where the forensic outputs go (read back by the report)."),
+    run_forensics: bool = typer.Option(True, "--forensics/--no-forensics",
+                                       help="Run the forensic checks (else read --forensics-out as is)."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 3 when the diagnostics gate fails."),
+) -> None:
+    """Ingest if stale, fit or load the cached fit, run the forensic checks, and write the report:
+    charts (PNG + SVG), tables (CSV), index.html and manifest.json."""
+    from analysis.runtime import configure
+
+    configure()
+    from analysis import cli
+
+    t0 = time.perf_counter()
+    sc = cli._load_scenario(scenario)
+    godt_paths = list(godt or [])
+    godt_dir = godt_dir or cli.SHARED_GODT
+    for p in godt_paths:
+        if not p.exists():
+            _err(f"{p}: GODT export not found")
+            raise typer.Exit(cli.EXIT_DATA)
+    derived = derived or (DERIVED_DIR if data_dir == DATA_DIR else data_dir.parent / f"derived-{data_dir.name}")
+    obs = cli._ensure_observations(data_dir, derived)
+    timings = {"ingest_s": round(time.perf_counter() - t0, 2)}
+
+    from analysis.data.ingest import read_manifest
+    from analysis.model.fit import CacheMismatch, SamplerSettings, run_fit
+    from analysis.report.forensics_section import load_section
+    from analysis.report.progress import Steps, interactive
+    from analysis.report.run import build_report, read_sources
+
+    settings = SamplerSettings.from_scenario(sc, quick=quick, seed=seed)
+    typer.echo(f"report: scenario {sc.name} ({settings.name}, {settings.chains} chains x {settings.tune} tune "
+               f"+ {settings.draws} draws, seed {settings.seed})")
+    t1 = time.perf_counter()
+    try:
+        result = run_fit(obs, sc, settings, use_cache=not no_cache, progressbar=sys.stderr.isatty())
+    except CacheMismatch as exc:
+        _err(str(exc))
+        raise typer.Exit(cli.EXIT_CACHE) from None
+    timings["fit_s"] = round(time.perf_counter() - t1, 2)
+    typer.echo(f"report: fit {'loaded from cache' if result.from_cache else 'sampled'} "
+               f"({timings['fit_s']:.1f} s; key {result.key})")
+
+    godt_found = None
+    if run_forensics:
+        from analysis.forensics.run import run_forensics as run_checks
+
+        if not godt_paths:
+            godt_paths = sorted(godt_dir.glob("*.csv")) if godt_dir.is_dir() else []
+        godt_found = bool(godt_paths)
+        t2 = time.perf_counter()
+        try:
+            run_checks(obs, godt_paths, forensics_out, charts=True)
+        except ValueError as exc:
+            _err(f"forensic checks: {exc}; report not written")
+            raise typer.Exit(cli.EXIT_DATA) from None
+        timings["forensics_s"] = round(time.perf_counter() - t2, 2)
+        typer.echo(f"report: forensic checks -> {forensics_out}/ ({timings['forensics_s']:.1f} s; GODT: "
+                   f"{', '.join(p.name for p in godt_paths) or 'none found'})")
+    section = load_section(forensics_out, godt_dir=None if godt else godt_dir, godt_found=godt_found)
+
+    out = out or Path("reports") / sc.name
+    steps = Steps("report", total=None, bar=interactive())
+    try:
+        manifest = build_report(result, obs, out, inputs=read_manifest(derived), sources=read_sources(data_dir),
+                                forensics=section, timings=timings, steps=steps)
+    finally:
+        steps.close()
+    _print_headline(manifest, out, time.perf_counter() - t0)
+    if strict and not manifest["diagnostics"]["passed"]:
+        _err("diagnostics gate failed (--strict)")
+        raise typer.Exit(cli.EXIT_DIAGNOSTICS)
+
+
+def _print_headline(manifest: dict, out: Path, total_s: float) -> None:
+    import pandas as pd
+
+    per = pd.read_csv(out / "gap_by_period.csv")
+    typer.echo(f"organs not explained by declared sources under scenario {manifest['scenario']['name']}:")
+    for r in per.itertuples():
+        typer.echo(f"  {r.period}: median {r.gap_median:,.0f}  90% interval [{r.gap_q05:,.0f}, "
+                   f"{r.gap_q95:,.0f}]  P(gap > 0) = {r.p_gap_positive:.2f}")
+    d = manifest["diagnostics"]
+    status = "passed" if d["passed"] else "FAILED: " + ", ".join(k for k, v in d["checks"].items() if not v)
+    typer.echo(f"diagnostics {status} (max R-hat {d['max_rhat']}, min ESS bulk {d['min_ess_bulk']}, "
+               f"tail {d['min_ess_tail']}, divergences {d['divergences']})")
+    n_fig = sum(1 for f in manifest["report"]["files"] if f.startswith("figures/") and f.endswith(".png"))
+    typer.echo(f"wrote {out}/index.html, manifest.json, {n_fig} charts (PNG + SVG) and tables "
+               f"in {total_s:.1f} s")
+
+
+def notebooks(
+    scenario: str = typer.Option("baseline", "--scenario", "-s", help="Scenario name or TOML file."),
+    quick: bool = typer.Option(False, "--quick", help="Small draws inside the notebooks."),
+    data_dir: Path = typer.Option(DATA_DIR, "--data-dir"),
+    out: Path = typer.Option(None, "--out", help="Directory for the HTML (default reports/<scenario>/notebooks)."),
+    only: list[str] = typer.Option(None, "--only", help="Run only notebooks whose name contains this "
+                                   "(repeatable)."),
+) -> None:
+    """Execute the notebooks (notebooks/*.py) headless with papermill; write HTML for each."""
+    from analysis.runtime import configure
+
+    configure()
+    import tempfile
+
+    from analysis import cli
+    from analysis.io import atomic_write_text
+    from analysis.report.notebooks import execute, sources, to_html
+    from analysis.report.progress import Steps, interactive
+
+    sc = cli._load_scenario(scenario)
+    ref = str(Path(scenario).resolve()) if Path(scenario).suffix == ".toml" else scenario
+    found = sources(only)
+    if not found:
+        _err(f"no notebooks match {only}")
+        raise typer.Exit(1)
+    out = out or Path("reports") / sc.name / "notebooks"
+    params = {"scenario": ref, "data_dir": str(Path(data_dir).resolve()), "quick": quick}
+    bar = interactive()
+    failed = []
+    with Steps("notebooks", total=len(found), bar=bar) as steps:
+        for src in found:
+            with steps.step(src.stem), tempfile.TemporaryDirectory(prefix="tgap-nb-") as tmp:
+                try:
+                    executed = execute(src, Path(tmp), params, progress=False)
+                except Exception as exc:  # noqa: BLE001 - papermill raises its own error types
+                    failed.append(f"{src.name}: {type(exc).__name__}: {str(exc).strip().splitlines()[-1:]}")
+                    continue
+                out.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(out / f"{src.stem}.html", to_html(executed))
+    if failed:
+        for f in failed:
+            _err(f"notebook failed: {f}")
+        _err(f"{len(failed)} of {len(found)} notebook(s) failed; their HTML was not written")
+        raise typer.Exit(1)
+    typer.echo(f"wrote {len(found)} notebook(s) as HTML to {out}/")

@@ -1,0 +1,312 @@
+"""``index.html``: one self-contained page (figures embedded as data URIs, no external requests).
+
+``render(page)`` turns a ``Page`` (built by ``analysis.report.run``) into HTML. Every text that
+comes from data is escaped; links are only made from ``http(s)`` URLs and relative paths.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.report.forensics_section import NOT_EVIDENCE, ForensicsSection
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1a1a1a;
+background:#fff;line-height:1.45}
+main{max-width:1180px;margin:0 auto;padding:0 1.2rem 3rem}
+header{background:#0b3d5c;color:#fff;padding:1.2rem}
+header h1{margin:0 auto;max-width:1180px;font-size:1.45rem}
+header p{margin:.3rem auto 0;max-width:1180px;font-size:.85rem;opacity:.9}
+nav{position:sticky;top:0;background:#f3f5f7;border-bottom:1px solid #d8dde2;padding:.4rem 1.2rem;
+font-size:.85rem;z-index:2}
+nav a{margin-right:.9rem;color:#0b3d5c}
+h2{border-bottom:2px solid #0072B2;padding-bottom:.2rem;margin-top:2.2rem}
+table{border-collapse:collapse;font-size:.82rem;margin:.6rem 0}
+th,td{border:1px solid #d0d5da;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#eef1f4}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+table.headline td,table.headline th{font-size:.95rem;padding:.4rem .7rem}
+figure{margin:1.2rem 0;border:1px solid #e3e6e9;padding:.6rem;background:#fcfcfd}
+figure img{max-width:100%;height:auto;display:block}
+figcaption{font-size:.82rem;color:#333;margin-top:.4rem}
+.status{display:inline-block;padding:.15rem .5rem;border-radius:3px;font-weight:600;font-size:.85rem}
+.pass{background:#d9f0e3;color:#0b5d33}.fail{background:#fbe3d6;color:#8a3200}
+.note{background:#fff8e1;border-left:4px solid #E69F00;padding:.5rem .8rem;font-size:.88rem}
+.muted{color:#555;font-size:.82rem}
+details{margin:.6rem 0}summary{cursor:pointer;color:#0b3d5c}
+pre{background:#f6f8fa;padding:.8rem;overflow:auto;font-size:.75rem;max-height:40rem}
+"""
+
+
+@dataclass
+class FigureRef:
+    key: str
+    title: str
+    caption: str
+    png: Path          # file to embed
+    links: dict[str, str] = field(default_factory=dict)  # label -> relative href
+
+
+@dataclass
+class Page:
+    scenario: str
+    scenario_hash: str
+    description: str
+    manifest: dict
+    headline: pd.DataFrame                       # gap_by_period
+    diagnostics: dict                            # the gate's summary
+    figures: dict[str, list[FigureRef]]          # section id -> figures
+    assumptions: list[str]
+    scenario_settings: pd.DataFrame              # key, value, baseline, differs
+    flags: pd.DataFrame
+    excluded_reasons: pd.DataFrame
+    sources: pd.DataFrame
+    diagnostics_table: pd.DataFrame
+    predictive_by_series: pd.DataFrame
+    tables: list[tuple[str, str]]                # (relative href, description)
+    forensics: ForensicsSection | None = None
+    forensics_href: str | None = None
+
+
+def _missing(value) -> bool:
+    return value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
+def esc(value) -> str:
+    return html.escape("" if _missing(value) else str(value))
+
+
+def fmt_int(v) -> str:
+    return "" if pd.isna(v) else f"{v:,.0f}".replace("-", "−")
+
+
+def fmt_num(v, digits: int = 3) -> str:
+    if _missing(v):
+        return ""
+    if isinstance(v, (bool,)):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6):
+            return f"{v:.{digits}g}"
+        return f"{v:,.{digits}f}" if abs(v) < 100 else f"{v:,.0f}"
+    return str(v)
+
+
+def link(href: str | None, text: str) -> str:
+    if not href:
+        return esc(text)
+    href = str(href)
+    if not (href.startswith(("http://", "https://")) or ":" not in href.split("/")[0]):
+        return esc(text)
+    return f'<a href="{esc(href)}">{esc(text)}</a>'
+
+
+def data_uri(png: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(png).read_bytes()).decode("ascii")
+
+
+def table(frame: pd.DataFrame, cols: list[str] | None = None, headers: dict[str, str] | None = None,
+          formats: dict | None = None, table_id: str | None = None, cls: str | None = None,
+          raw: set[str] | frozenset = frozenset()) -> str:
+    """An HTML table; ``formats`` col -> callable(value) -> str; ``raw`` columns are trusted HTML."""
+    cols = cols or list(frame.columns)
+    headers = headers or {}
+    formats = formats or {}
+    attrs = (f' id="{esc(table_id)}"' if table_id else "") + (f' class="{esc(cls)}"' if cls else "")
+    out = [f"<table{attrs}><thead><tr>"]
+    out += [f"<th>{esc(headers.get(c, c))}</th>" for c in cols]
+    out.append("</tr></thead><tbody>")
+    for row in frame[cols].itertuples(index=False):
+        out.append("<tr>")
+        for c, v in zip(cols, row):
+            if hasattr(v, "item") and not isinstance(v, str):  # numpy scalar -> Python scalar
+                v = v.item()
+            if c in raw:
+                out.append(f"<td>{v}</td>")
+                continue
+            f = formats.get(c)
+            numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
+            text = esc(f(v)) if f else esc(fmt_num(v)) if numeric else esc(v)
+            out.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def figure(ref: FigureRef) -> str:
+    links = " · ".join(link(h, label) for label, h in ref.links.items())
+    return (f'<figure id="fig-{esc(ref.key)}"><img src="{data_uri(ref.png)}" alt="{esc(ref.title)}">'
+            f"<figcaption><strong>{esc(ref.title)}.</strong> {esc(ref.caption)}"
+            f'{" <span class=muted>(" + links + ")</span>" if links else ""}</figcaption></figure>')
+
+
+def _headline(page: Page) -> str:
+    h = page.headline.copy()
+    h["interval_90"] = [f"{fmt_int(a)} to {fmt_int(b)}" for a, b in zip(h["gap_q05"], h["gap_q95"])]
+    h["interval_50"] = [f"{fmt_int(a)} to {fmt_int(b)}" for a, b in zip(h["gap_q25"], h["gap_q75"])]
+    tab = table(h, ["period", "gap_median", "interval_90", "interval_50", "p_gap_positive"],
+                headers={"period": "period", "gap_median": "median", "interval_90": "90% interval",
+                         "interval_50": "50% interval", "p_gap_positive": "P(gap > 0)"},
+                formats={"gap_median": fmt_int, "p_gap_positive": lambda v: f"{v:.2f}"},
+                table_id="headline-table", cls="headline")
+    d = page.diagnostics
+    ok = d.get("passed")
+    failed = ", ".join(k for k, v in d.get("checks", {}).items() if not v)
+    status = ('<span class="status pass">diagnostics gate passed</span>' if ok else
+              f'<span class="status fail">diagnostics gate FAILED ({esc(failed)})</span>')
+    sampler = page.manifest.get("sampler", {})
+    fit_line = (f"{esc(sampler.get('name'))}, {esc(sampler.get('chains'))} chains × {esc(sampler.get('tune'))} "
+                f"tune + {esc(sampler.get('draws'))} draws, seed {esc(sampler.get('seed'))}; max R-hat "
+                f"{esc(d.get('max_rhat'))}, min ESS bulk {esc(d.get('min_ess_bulk'))} / tail "
+                f"{esc(d.get('min_ess_tail'))}, {esc(d.get('divergences'))} divergences")
+    warn = ("" if ok else '<p class="note">The diagnostics gate failed: the sampler may not have explored '
+            "the posterior well; treat these numbers as provisional (see Diagnostics).</p>")
+    return (f'<section id="headline"><h2>Headline</h2>'
+            f"<p>Organs not explained by declared sources under scenario <strong>{esc(page.scenario)}"
+            "</strong>, summed over each period: posterior median, 90% and 50% intervals, and the "
+            "posterior probability that the gap is positive. A negative gap means that, under this "
+            "scenario's assumptions, the declared sources could have supplied more organs than were "
+            f"transplanted.</p>{tab}<p>{status} <span class=muted>{fit_line}</span></p>{warn}"
+            "<p class=muted>The estimate measures how many organs the declared sources leave unexplained "
+            "under the scenario's assumptions; it does not identify where organs came from. On data "
+            "simulated from the model, 90% intervals of the yearly gap covered the truth less often than "
+            "90% (docs/model.md, \"Recovery on simulated data\"): the intervals may be too narrow.</p>"
+            "</section>")
+
+
+def _figures(page: Page, key: str) -> str:
+    return "".join(figure(f) for f in page.figures.get(key, []))
+
+
+def _assumptions(page: Page) -> str:
+    items = "".join(f"<li>{esc(a)}</li>" for a in page.assumptions)
+    s = page.scenario_settings
+    diff = s[s["differs"]] if len(s) else s
+    diff_html = (table(diff, ["key", "value", "baseline"], table_id="scenario-differences")
+                 if len(diff) else "<p>This scenario sets every key as the baseline does.</p>")
+    return (f'<section id="assumptions"><h2>Assumptions</h2><p>{esc(page.description)}</p>'
+            f"<p class=muted>Scenario hash <code>{esc(page.scenario_hash)}</code>; every assumption below is "
+            f"a key of the scenario file (docs/model.md explains each).</p><ol>{items}</ol>"
+            f"<h3>What this scenario changes from the baseline</h3>{diff_html}"
+            f"<details><summary>All {len(s)} scenario settings</summary>"
+            f"{table(s, ['key', 'value', 'differs'], formats={'differs': lambda v: 'changed' if v else ''})}"
+            "</details></section>")
+
+
+def _sources(page: Page) -> str:
+    src = page.sources.copy()
+    src["title_link"] = [link(u, t) for u, t in zip(src["url"], src["title"])]
+    src["archive"] = [link(a, "archive") if a else "" for a in src["archive_url"]]
+    tab = table(src, ["source_id", "title_link", "author", "published", "kind", "affiliation",
+                      "observations", "in_model", "archive"],
+                headers={"title_link": "title", "in_model": "rows in the model"},
+                raw={"title_link", "archive"}, table_id="sources-table")
+    return (f'<section id="sources"><h2>Sources</h2><p>{len(src)} sources in data/raw/sources.csv; '
+            "every figure in the data cites one of them with a locator and a verbatim quote. "
+            "“rows in the model”: observations of the source that enter the likelihood under this "
+            f"scenario.</p><details open><summary>Source list</summary>{tab}</details></section>")
+
+
+def _quality(page: Page) -> str:
+    flags = table(page.flags, table_id="flags-table") if len(page.flags) else "<p>No flagged rows.</p>"
+    reasons = table(page.excluded_reasons) if len(page.excluded_reasons) else ""
+    return ('<section id="data-quality"><h2>Data quality</h2><p>Flags set by the curators on rows of '
+            "data/raw (docs/data.md), how many rows carry each, how many enter the model, and how the "
+            f"scenario treats them.</p>{flags}<h3>Observations not entering the model, by reason</h3>"
+            f"{reasons}</section>")
+
+
+def _diagnostics(page: Page) -> str:
+    t = page.diagnostics_table
+    bad = t[~t["passes"]] if len(t) else t
+    bad_html = (f"<p>{len(bad)} quantities miss a limit:</p>" + table(bad) if len(bad)
+                else "<p>Every quantity in the table meets the limits.</p>")
+    return (f'<section id="diagnostics"><h2>Diagnostics</h2>{bad_html}{_figures(page, "diagnostics")}'
+            f"<details><summary>R-hat / ESS table ({len(t)} quantities)</summary>"
+            f"{table(t, table_id='diagnostics-table')}</details></section>")
+
+
+def _predictive(page: Page) -> str:
+    t = page.predictive_by_series
+    return ('<section id="predictive"><h2>Observed series against the posterior predictive</h2>'
+            "<p>Each published figure that enters the model, against the 90% interval the fitted model "
+            f"predicts for it.</p>{_figures(page, 'predictive')}"
+            f"<details><summary>By series ({len(t)} series)</summary>"
+            f"{table(t, table_id='predictive-by-series')}</details></section>")
+
+
+def _forensics(page: Page) -> str:
+    f = page.forensics
+    head = '<section id="forensics"><h2>Forensic checks of the official series</h2>'
+    msgs = "".join(f'<p class="note">{esc(m)}</p>' for m in (f.messages if f else []))
+    if f is None:
+        return head + '<p class="note">Forensic checks were not run for this report.</p></section>'
+    if not f.available:
+        return head + msgs + "</section>"
+    godt = ", ".join(f"{esc(k)} (sha256 {esc(v[:12])}…)" for k, v in f.godt_files.items()) or "none"
+    series = ", ".join(f"{esc(k)} ({esc(v)})" for k, v in f.target_series.items()) or "none"
+    summ = f.summary.copy()
+    if len(summ):
+        summ = summ[summ["model"].isin(["quadratic", "quadratic_origin"])].copy()
+        for col in ("rank", "n_countries"):
+            summ[col] = pd.to_numeric(summ[col], errors="coerce").round().astype("Int64")
+    out = [head, f"<p>{esc(NOT_EVIDENCE)}</p>", msgs,
+           f"<p class=muted>GODT exports: {godt}. Target series: {series}. "
+           f"{link(page.forensics_href, 'Forensic output files')}.</p>",
+           "<h3>Quadratic fits and their rank among GODT countries</h3>",
+           table(summ, table_id="forensics-summary") if len(summ) else "<p>No series had enough points.</p>",
+           "<h3>Flags raised</h3>", table(f.flag_counts) if len(f.flag_counts) else "<p>No flags.</p>"]
+    if len(f.flagged):
+        out.append("<details><summary>Flagged rows (excluding source disagreements)</summary>"
+                   + table(f.flagged) + "</details>")
+    for png, caption in f.charts:
+        out.append(figure(FigureRef(png.stem, png.stem.replace("_", " "), caption, png)))
+    out.append("</section>")
+    return "".join(out)
+
+
+def _tables(page: Page) -> str:
+    items = "".join(f"<li>{link(h, h)} — {esc(d)}</li>" for h, d in page.tables)
+    return f'<section id="tables"><h2>Tables (CSV)</h2><ul>{items}</ul></section>'
+
+
+def _manifest(page: Page) -> str:
+    text = json.dumps(page.manifest, indent=2, sort_keys=True, default=str)
+    return (f'<section id="manifest"><h2>Manifest</h2><p class=muted>Also in manifest.json beside this '
+            f"page.</p><details><summary>manifest.json</summary><pre>{esc(text)}</pre></details></section>")
+
+
+NAV = [("headline", "Headline"), ("charts", "Charts"), ("assumptions", "Assumptions"),
+       ("predictive", "Predictive checks"), ("diagnostics", "Diagnostics"), ("data-quality", "Data quality"),
+       ("sources", "Sources"), ("forensics", "Forensics"), ("tables", "Tables"), ("manifest", "Manifest")]
+
+
+def render(page: Page) -> str:
+    m = page.manifest
+    title = f"Organs not explained by declared sources — scenario {page.scenario}"
+    meta = (f"tgap {esc(m.get('code_version'))} · created {esc(m.get('created_utc'))} · scenario hash "
+            f"{esc(page.scenario_hash[:12])} · fit key {esc(m.get('fit_key'))}"
+            f"{' (fit loaded from cache)' if m.get('from_cache') else ''}")
+    nav = "".join(f'<a href="#{k}">{esc(v)}</a>' for k, v in NAV)
+    body = [
+        _headline(page),
+        f'<section id="charts"><h2>Charts</h2>{_figures(page, "charts")}</section>',
+        _assumptions(page), _predictive(page), _diagnostics(page), _quality(page), _sources(page),
+        _forensics(page), _tables(page), _manifest(page),
+    ]
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<link rel="icon" href="data:,"><title>{esc(title)}</title><style>{CSS}</style></head><body>'
+            f"<header><h1>{esc(title)}</h1><p>{meta}</p></header><nav>{nav}</nav><main>"
+            + "".join(body)
+            + "<footer class=muted><p>Generated by <code>tgap report</code>. Numbers are posterior summaries "
+            "of a model whose every assumption is listed above; a different scenario gives different "
+            "numbers.</p></footer></main></body></html>\n")

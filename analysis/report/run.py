@@ -1,0 +1,362 @@
+"""Build a scenario's report directory from a fit: fit outputs, charts, tables, index.html, manifest.
+
+Layout of ``reports/<scenario>/``::
+
+    index.html                 self-contained report (figures embedded)
+    manifest.json              inputs, scenario, code version, sampler, seed, diagnostics, timings
+    idata.nc, gap_by_year.csv, gap_by_period.csv, evidence_used.csv, evidence_excluded.csv
+    figures/<name>.png|.svg    every chart, PNG at 200 dpi and SVG
+    tables/<name>.csv          the tables behind the charts and the HTML
+
+Everything is written into a staging directory inside the output directory and moved into place
+only when every file is ready (``manifest.json`` and ``index.html`` last); on any error the
+staging directory is removed and the previous report is left as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.io import sha256_file
+from analysis.model.fit import FitResult
+from analysis.report import charts, fit_plots, style
+from analysis.report.forensics_section import ForensicsSection
+from analysis.report.html import FigureRef, Page, render
+from analysis.report.progress import Steps
+
+FIT_FILES = ["idata.nc", "gap_by_year.csv", "gap_by_period.csv", "evidence_used.csv", "evidence_excluded.csv"]
+PREDICTIVE_TARGETS = ["volume", "executions", "donors", "living", "shares"]
+TARGET_TITLES = {"volume": "Transplant volume figures", "executions": "Execution figures",
+                 "donors": "Voluntary donation figures", "living": "Living-donor figures",
+                 "shares": "Statements of shares"}
+
+
+# ---- tables for the HTML ------------------------------------------------------------------
+
+
+def _flatten(d: dict, prefix: str = "") -> dict[str, object]:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and "dist" not in v:
+            out |= _flatten(v, key + ".")
+        else:
+            out[key] = v
+    return out
+
+
+def _fmt_setting(v) -> str:
+    if isinstance(v, dict) and "dist" in v:
+        params = ", ".join(f"{k}={p}" for k, p in v.items() if k != "dist")
+        return f"{v['dist']}({params})"
+    if isinstance(v, list):
+        return json.dumps(v)
+    return str(v)
+
+
+def scenario_settings(scenario) -> pd.DataFrame:
+    """Every key of the resolved scenario (sampler excluded), its value, the baseline's value."""
+    from analysis.scenarios import load_scenario
+
+    mine = _flatten(scenario.data)
+    try:
+        base = _flatten(load_scenario("baseline").data)
+    except Exception:  # noqa: BLE001 - a missing baseline only loses the comparison column
+        base = {}
+    skip = ("sampler", "extends", "name", "description")
+    rows = []
+    for key in sorted(set(mine) | set(base)):
+        if key.split(".")[0] in skip:
+            continue
+        v, b = mine.get(key, "(not set)"), base.get(key, "(not set)")
+        rows.append({"key": key, "value": _fmt_setting(v), "baseline": _fmt_setting(b),
+                     "differs": _fmt_setting(v) != _fmt_setting(b)})
+    return pd.DataFrame(rows, columns=["key", "value", "baseline", "differs"])
+
+
+def assumptions(scenario) -> list[str]:
+    """The model's assumptions in words, with this scenario's values."""
+    g = scenario.get
+    rules = g("evidence.rules")
+    excluded_classes = [f"{t}.{grp}" for t, groups in g("evidence").items() if t not in ("shares", "rules")
+                        for grp, cfg in groups.items() if not cfg["include"]]
+    return [
+        f"Executed prisoners are a declared source through {g('declared.prisoner_source_until')}; the "
+        f"voluntary deceased-donation system starts in {g('declared.donation_start')}; living donors are "
+        "a declared source in every year.",
+        "Gap = transplant volume − (organs from executed prisoners while declared + organs from voluntary "
+        "donors + living-donor transplants); living donors explain themselves.",
+        f"Share of executed persons whose organs were used: {_fmt_setting(g('supply.share_executed_used'))}; "
+        f"organs per executed person used: {_fmt_setting(g('supply.organs_per_executed'))}; organs per "
+        f"voluntary donor: {_fmt_setting(g('supply.organs_per_donor'))}; reported/true donors: "
+        f"{_fmt_setting(g('supply.donor_report_inflation'))}. These factors are constant over time.",
+        "Every published figure is a claim with a bias and a noise per evidence class (target × source "
+        "group: official, international, independent); individual series have no bias of their own.",
+        f"Capacity figures enter as: {rules['capacity_as']}; partial-year figures as: "
+        f"{rules['partial_year_as']}; ranges as intervals: {rules['range_as_interval']}; one claim "
+        f"relayed by several outlets enters once: {rules['collapse_repeats']}.",
+        "Evidence classes excluded by the scenario: " + (", ".join(excluded_classes) or "none") + "; "
+        "flags excluded: " + (", ".join(rules["exclude_flags"]) or "none") + "; series excluded: "
+        + (", ".join(rules["exclude_series"]) or "none") + "; sources excluded: "
+        + (", ".join(rules["exclude_sources"]) or "none") + ".",
+        "The organ mix of transplants is constant over time (organ-specific figures get extra noise); "
+        "one living donor gives one transplant.",
+        "Yearly latent quantities follow random walks on the log scale: years without data borrow "
+        "strength from their neighbours and get wider intervals.",
+    ]
+
+
+def _split_flags(obs: pd.DataFrame) -> pd.DataFrame:
+    f = obs[["obs_id", "flag"]].copy()
+    f["flag"] = f["flag"].fillna("").astype(str).str.split(";")
+    f = f.explode("flag")
+    f["flag"] = f["flag"].str.strip()
+    return f[f["flag"] != ""]
+
+
+def flags_table(obs: pd.DataFrame, evidence, scenario) -> pd.DataFrame:
+    """Per data-quality flag: rows carrying it, rows entering the model, the scenario's treatment."""
+    f = _split_flags(obs)
+    if f.empty:
+        return pd.DataFrame(columns=["flag", "rows", "rows_in_model", "treatment"])
+    used = set(evidence.rows["obs_id"])
+    rules = scenario.get("evidence.rules")
+    cfg = scenario.get("flags")
+    rows = []
+    for flag, g in f.groupby("flag"):
+        if flag in rules["exclude_flags"]:
+            treat = "excluded (evidence.rules.exclude_flags)"
+        elif flag in cfg:
+            c = cfg[flag]
+            treat = (f"included, noise sd × {c['noise_scale']}" if c["include"]
+                     else "excluded (flags." + flag + ".include = false)")
+        elif flag == "partial_year":
+            treat = f"partial-year figures: {rules['partial_year_as']}"
+        else:
+            treat = "included like any other row"
+        rows.append({"flag": flag, "rows": int(len(g)), "rows_in_model": int(g["obs_id"].isin(used).sum()),
+                     "treatment": treat})
+    return pd.DataFrame(rows).sort_values("rows", ascending=False).reset_index(drop=True)
+
+
+def excluded_reasons(evidence) -> pd.DataFrame:
+    ex = evidence.excluded
+    if ex.empty:
+        return pd.DataFrame(columns=["reason", "rows"])
+    reason = ex["reason"].str.replace(r"\d{4}-\d{4}", "<years>", regex=True)
+    reason = reason.str.replace(r"\(\d{4}\)", "(<year>)", regex=True)
+    return reason.value_counts().rename_axis("reason").rename("rows").reset_index()
+
+
+def sources_table(sources: pd.DataFrame | None, obs: pd.DataFrame, evidence) -> pd.DataFrame:
+    counts = obs.groupby("source_id").size()
+    used = obs[obs["obs_id"].isin(set(evidence.rows["obs_id"]))].groupby("source_id").size()
+    if sources is None or sources.empty:
+        sources = pd.DataFrame({"source_id": sorted(obs["source_id"].unique())})
+    s = sources.copy()
+    for col in ["title", "author", "published", "url", "archive_url", "kind", "affiliation"]:
+        if col not in s:
+            s[col] = ""
+        s[col] = s[col].fillna("").astype(str)
+    s["observations"] = s["source_id"].map(counts).fillna(0).astype(int)
+    s["in_model"] = s["source_id"].map(used).fillna(0).astype(int)
+    cols = ["source_id", "title", "author", "published", "kind", "affiliation", "observations", "in_model",
+            "url", "archive_url"]
+    return s[cols].sort_values(["kind", "published", "source_id"]).reset_index(drop=True)
+
+
+def predictive_by_series(pt: pd.DataFrame) -> pd.DataFrame:
+    if pt.empty:
+        return pd.DataFrame(columns=["target", "series", "figures", "inside_90", "share_inside_90"])
+    g = pt.groupby(["target", "series"])["inside_90"].agg(figures="size", inside_90="sum").reset_index()
+    g["inside_90"] = g["inside_90"].astype(int)
+    g["share_inside_90"] = (g["inside_90"] / g["figures"]).round(2)
+    return g.sort_values(["target", "share_inside_90", "series"]).reset_index(drop=True)
+
+
+def read_sources(data_dir: Path) -> pd.DataFrame | None:
+    from analysis.data import rules
+
+    path = Path(data_dir) / rules.SOURCES_FILE
+    if not path.exists():
+        return None
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+# ---- writing ------------------------------------------------------------------------------
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> None:
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype.kind == "f":
+            digits = 4 if col.startswith(("p_", "share", "r_hat", "pred_", "observed_")) else 1
+            if col in ("mean", "sd", "mcse_mean") or col.startswith(("pred_", "observed_")):
+                digits = 6
+            out[col] = out[col].round(digits)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(out.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
+
+
+def _commit(staging: Path, out_dir: Path) -> list[str]:
+    """Move every staged file onto its place in out_dir (manifest.json, then index.html last);
+    remove figures/tables of earlier reports that this one did not write. Return relative paths."""
+    files = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
+    last = [Path("manifest.json"), Path("index.html")]
+    order = [f for f in files if f not in last] + [f for f in last if f in files]
+    for rel in order:
+        target = out_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(staging / rel, 0o644)
+        os.replace(staging / rel, target)
+    written = {str(f) for f in files}
+    for sub in ("figures", "tables"):
+        for old in (out_dir / sub).glob("*") if (out_dir / sub).exists() else []:
+            if old.is_file() and str(old.relative_to(out_dir)) not in written:
+                old.unlink()
+    return [str(f) for f in order]
+
+
+def build_report(result: FitResult, observations: pd.DataFrame, out_dir: Path, *, inputs: dict,
+                 sources: pd.DataFrame | None = None, forensics: ForensicsSection | None = None,
+                 forensics_manifest: dict | None = None, timings: dict | None = None,
+                 steps: Steps | None = None) -> dict:
+    """Write the full report for ``result`` into ``out_dir``; return its manifest.
+
+    ``inputs`` is the ingest manifest (raw file hashes); ``sources`` the source registry
+    (data/raw/sources.csv) for the source list; ``forensics`` the section read from the forensic
+    outputs; ``timings`` earlier steps' seconds (ingest, fit, forensics) for the manifest.
+    """
+    t_start = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    own_steps = steps is None
+    steps = steps or Steps("report", bar=False, echo=lambda _m: None)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    try:
+        manifest = _build(result, observations, out_dir, staging, inputs, sources, forensics,
+                          forensics_manifest, timings or {}, steps, t_start)
+        with steps.step("commit"):
+            _commit(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if own_steps:
+            steps.close()
+    return manifest
+
+
+def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_manifest, timings, steps,
+           t_start) -> dict:
+    from analysis.model.outputs import write_fit_outputs
+
+    sc, idata, ev = result.scenario, result.idata, result.evidence
+    name = sc.name
+    with steps.step("fit outputs"):
+        manifest = write_fit_outputs(result, staging, inputs)
+        summary = manifest.pop("summary")
+    periods = summary["periods"]
+    limits = sc.get("diagnostics")
+    tables: dict[str, tuple[pd.DataFrame, str]] = {}
+    with steps.step("tables"):
+        declared = charts.declared_sources_table(idata)
+        cumulative = charts.cumulative_gap_table(idata, periods)
+        diag = charts.diagnostics_table(idata, periods, limits)
+        pt = fit_plots.predictive_table(idata, ev, "posterior_predictive")
+        by_series = predictive_by_series(pt)
+        flags = flags_table(obs, ev, sc)
+        reasons = excluded_reasons(ev)
+        src = sources_table(sources, obs, ev)
+        settings = scenario_settings(sc)
+        tables = {
+            "declared_sources_by_year.csv": (declared, "per year: quantiles of each declared source, their "
+                                             "stacked sums, supply, volume, gap, P(gap > 0)"),
+            "cumulative_gap.csv": (cumulative, "gap accumulated within each period, by year"),
+            "diagnostics.csv": (diag, "R-hat, ESS and MCSE of the parameters, yearly gap and period sums"),
+            "posterior_predictive.csv": (pt, "each likelihood row: observed bounds, predictive 5/50/95%"),
+            "predictive_by_series.csv": (by_series, "per series: figures inside the predictive 90% interval"),
+            "data_quality_flags.csv": (flags, "data-quality flags: rows, rows in the model, treatment"),
+            "excluded_reasons.csv": (reasons, "observations not entering the model, by reason"),
+            "sources.csv": (src, "sources with observation counts and rows entering the model"),
+            "scenario_settings.csv": (settings, "every scenario key, its value and the baseline's"),
+        }
+        for fname, (frame, _) in tables.items():
+            _csv(frame, staging / "tables" / fname)
+
+    figures: dict[str, list[FigureRef]] = {"charts": [], "predictive": [], "diagnostics": []}
+    vol_obs = charts.volume_observations(obs, ev)
+    gby = summary["gap_by_year"]
+    plans = [
+        ("charts", "main", "Transplant volume vs declared sources",
+         "Declared sources stacked (posterior medians; whiskers: 90% interval of each running sum), the "
+         "volume's median and 90% band, hatched the volume not explained by declared sources (medians), "
+         "and the published volume figures by source kind.",
+         lambda: charts.plot_main(declared, name, vol_obs)),
+        ("charts", "gap_by_year", "Gap by year",
+         "Organs not explained by declared sources per year: median, 50% and 90% intervals; below, the "
+         "posterior probability that the gap is positive.",
+         lambda: charts.plot_gap_by_year(gby, name)),
+        ("charts", "gap_by_period", "Cumulative gap by period",
+         "The gap summed over each period (median, 50%, 90%, P(gap > 0)) and accumulated year by year.",
+         lambda: charts.plot_periods(summary["gap_by_period"], cumulative, name)),
+    ]
+    for target in PREDICTIVE_TARGETS:
+        if len(pt) and target in set(pt["target"]):
+            plans.append(("predictive", f"predictive_{target}", TARGET_TITLES[target],
+                          "Published figures (points, bounds, ranges) against their posterior predictive "
+                          "90% interval.", lambda t=target: charts.plot_predictive_target(pt, t, name)))
+    plans += [
+        ("diagnostics", "diagnostics", "R-hat and effective sample size",
+         "Every parameter, yearly gap and period sum against the gate's limits.",
+         lambda: charts.plot_diagnostics(diag, limits, name)),
+        ("diagnostics", "trace", "Trace plots", "Scalar parameters, one colour per chain.",
+         lambda: charts.plot_trace(idata, name)),
+        ("diagnostics", "rank", "Rank plots", "Scalar parameters and period sums of the gap; flat = chains agree.",
+         lambda: charts.plot_rank(idata, periods, name)),
+    ]
+    for section, key, title, caption, make in plans:
+        with steps.step(f"chart {key}"):
+            fig = make()
+            style.save(fig, staging / "figures" / key)
+            fig.clear()
+        figures[section].append(FigureRef(key, title, caption, staging / "figures" / f"{key}.png",
+                                     {"PNG": f"figures/{key}.png", "SVG": f"figures/{key}.svg"}))
+
+    report_files = {str(p.relative_to(staging)): sha256_file(p)
+                    for p in sorted(staging.rglob("*")) if p.is_file() and p.parent != staging}
+    fit_timings = manifest.pop("timings", {})
+    manifest["timings"] = {**timings, "fit": fit_timings, "report_steps": dict(steps.timings),
+                           "report_s": round(time.perf_counter() - t_start, 2)}
+    forensics_rel = None
+    if forensics is not None and forensics.out_dir is not None:
+        forensics_rel = os.path.relpath(Path(forensics.out_dir).resolve(), out_dir.resolve())
+    manifest["report"] = {
+        "files": report_files,
+        "fit_files": FIT_FILES,
+        "forensics": {"dir": forensics_rel, "available": bool(forensics and forensics.available),
+                      "messages": forensics.messages if forensics else ["not run"],
+                      "manifest": forensics_manifest or (forensics.manifest if forensics else {})},
+    }
+    table_links = [(f, d) for f, d in [("gap_by_year.csv", "gap and its parts by year"),
+                                       ("gap_by_period.csv", "gap summed over each period (headline)"),
+                                       ("evidence_used.csv", "likelihood rows"),
+                                       ("evidence_excluded.csv", "observations left out, with the reason")]]
+    table_links += [(f"tables/{f}", d) for f, (_, d) in tables.items()]
+    page = Page(
+        scenario=name, scenario_hash=sc.hash, description=" ".join(sc.get("description").split()),
+        manifest=manifest, headline=summary["gap_by_period"], diagnostics=summary["diagnostics"],
+        figures=figures, assumptions=assumptions(sc), scenario_settings=settings, flags=flags,
+        excluded_reasons=reasons, sources=src, diagnostics_table=diag, predictive_by_series=by_series,
+        tables=table_links, forensics=forensics,
+        forensics_href=(forensics_rel + "/") if forensics_rel else None)
+    with steps.step("index.html"):
+        (staging / "index.html").write_text(render(page), encoding="utf-8")
+        (staging / "manifest.json").write_text(
+            json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    return manifest

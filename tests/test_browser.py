@@ -1,0 +1,69 @@
+"""Open the report's index.html in a real headless Chromium (selenium + chromedriver).
+
+Asserts that every image decoded (naturalWidth > 0), the console has no errors, the headline table
+is there; saves a screenshot beside the report (screenshot.png). Skips, saying why, only where
+Chromium, chromedriver or selenium cannot be found (.ci/run installs the Debian packages).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+CHROMIUM = [os.environ.get("TGAP_CHROMIUM", ""), "/usr/bin/chromium", "/usr/bin/chromium-browser",
+            shutil.which("chromium") or "", shutil.which("google-chrome") or ""]
+DRIVER = [os.environ.get("TGAP_CHROMEDRIVER", ""), "/usr/bin/chromedriver", shutil.which("chromedriver") or ""]
+
+
+def _first(paths: list[str]) -> str | None:
+    return next((p for p in paths if p and os.path.exists(p)), None)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed (pip install -e '.[dev]')")
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver = _first(CHROMIUM), _first(DRIVER)
+    if not binary or not driver:
+        pytest.skip("Chromium or chromedriver not found (Debian: apt-get install chromium chromium-driver; "
+                    ".ci/run installs them where apt-get is available)")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = binary
+    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1280,2000", "--allow-file-access-from-files"]:
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    d = webdriver.Chrome(service=Service(driver), options=opts)
+    d.set_page_load_timeout(120)
+    try:
+        yield d
+    finally:
+        d.quit()
+
+
+@pytest.mark.slow
+def test_report_renders_in_chromium(quick_report, browser):
+    assert quick_report.result.exit_code == 0, quick_report.result.stdout + quick_report.result.stderr
+    index = quick_report.out / "index.html"
+    browser.get(index.resolve().as_uri())
+    images = browser.execute_script(
+        "return Array.from(document.images).map(i => ({alt: i.alt, complete: i.complete, "
+        "w: i.naturalWidth, h: i.naturalHeight}))")
+    assert len(images) >= 10
+    broken = [i["alt"] for i in images if not (i["complete"] and i["w"] > 0 and i["h"] > 0)]
+    assert not broken, f"images that did not decode: {broken}"
+    rows = browser.execute_script(
+        "const t = document.getElementById('headline-table'); "
+        "return t ? Array.from(t.querySelectorAll('tbody tr')).map(r => r.innerText) : null")
+    assert rows and len(rows) == 3, rows
+    assert all("to" in r for r in rows)
+    title = browser.execute_script("return document.title")
+    assert "Organs not explained by declared sources" in title and "baseline" in title
+    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    assert not errors, errors
+    shot = quick_report.out / "screenshot.png"
+    assert browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
