@@ -16,6 +16,7 @@ def configure() -> None:
         flags = os.environ.get("PYTENSOR_FLAGS", "")
         extra = f"base_compiledir={CACHE_DIR / 'pytensor'}"
         os.environ["PYTENSOR_FLAGS"] = f"{flags},{extra}" if flags else extra
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(CACHE_DIR / "numba"))  # numba's on-disk cache, if used
     os.environ.setdefault("MPLBACKEND", "Agg")
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"arviz.*")
     warnings.filterwarnings("ignore", message=r".*BLAS.*")

@@ -22,6 +22,7 @@
 data_dir = "data/raw"
 scenario = "baseline"
 quick = False
+cache_dir = ""  # fit cache directory ("" = the default, .cache/fits)
 
 # %%
 from pathlib import Path
@@ -45,7 +46,7 @@ settings = SamplerSettings.from_scenario(sc, quick=quick)
 print(f"scenario {sc.name} ({sc.hash[:12]}), sampler {settings.as_dict()}")
 
 # %%
-result = run_fit(obs, sc, settings)
+result = run_fit(obs, sc, settings, cache_dir=Path(cache_dir) if cache_dir else None)
 summary = summarize_fit(result)
 ev = result.evidence
 print(f"{len(ev.rows)} likelihood rows used, {len(ev.excluded)} observations excluded; "

@@ -40,12 +40,16 @@ def test_data_overview_notebook_executes(tmp_path):
 
 
 @pytest.mark.slow
-def test_model_fit_notebook_executes(tmp_path):
-    executed = execute(NOTEBOOK_DIR / "02_model_fit.py", tmp_path, {"quick": True})
+def test_model_fit_notebook_executes(tmp_path, quick_report):
+    # loads the session's quick fit (a fit in the kernel would compile the model a second time;
+    # fitting itself is exercised by the report fixture, test_reproducible and test_recovery)
+    params = {"quick": True, "cache_dir": str(quick_report.cache)}
+    executed = execute(NOTEBOOK_DIR / "02_model_fit.py", tmp_path, params)
     outs = _outputs(executed)
     assert not [o for o in outs if o.get("output_type") == "error"]
     text = "".join("".join(o.get("text", "")) for o in outs if o.get("output_type") == "stream")
     assert "organs not explained by declared sources under scenario baseline" in text
+    assert "loaded from cache" in text
 
 
 def test_every_notebook_declares_the_shared_parameters_and_ipynb_stays_out_of_git():

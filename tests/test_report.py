@@ -159,7 +159,7 @@ def test_index_html_is_self_contained_with_headline_and_sections(quick_report):
         assert f"{r.p_gap_positive:.2f}" in page
     assert "Organs not explained by declared sources under scenario <strong>baseline</strong>" in page
     for section in ["headline", "charts", "assumptions", "predictive", "diagnostics", "data-quality",
-                    "sources", "forensics", "tables", "manifest"]:
+                    "sources", "sensitivity", "forensics", "tables", "manifest"]:
         assert f'<section id="{section}">' in page, section
     # sources with links, flags, the manifest verbatim
     src = pd.read_csv(out / "tables" / "sources.csv", keep_default_na=False)

@@ -72,6 +72,7 @@ class Page:
     tables: list[tuple[str, str]]                # (relative href, description)
     forensics: ForensicsSection | None = None
     forensics_href: str | None = None
+    sensitivity_html: str | None = None          # analysis.sensitivity.report_section, if run
 
 
 def _missing(value) -> bool:
@@ -286,7 +287,18 @@ def _manifest(page: Page) -> str:
 
 NAV = [("headline", "Headline"), ("charts", "Charts"), ("assumptions", "Assumptions"),
        ("predictive", "Predictive checks"), ("diagnostics", "Diagnostics"), ("data-quality", "Data quality"),
-       ("sources", "Sources"), ("forensics", "Forensics"), ("tables", "Tables"), ("manifest", "Manifest")]
+       ("sources", "Sources"), ("sensitivity", "Sensitivity"), ("forensics", "Forensics"), ("tables", "Tables"),
+       ("manifest", "Manifest")]
+
+
+def _sensitivity(page: Page) -> str:
+    if page.sensitivity_html:
+        return page.sensitivity_html
+    return ('<section id="sensitivity"><h2>Sensitivity to the assumptions</h2><p>No sweep or break-even '
+            f"results for scenario {esc(page.scenario)} yet: run <code>tgap sensitivity --scenario "
+            f"{esc(page.scenario)} --vary KEY=V1,V2 ...</code> and/or <code>tgap breakeven --scenario "
+            f"{esc(page.scenario)}</code> (results in <code>reports/sensitivity/{esc(page.scenario)}/</code>), "
+            "then <code>tgap report</code> again.</p></section>")
 
 
 def render(page: Page) -> str:
@@ -300,7 +312,7 @@ def render(page: Page) -> str:
         _headline(page),
         f'<section id="charts"><h2>Charts</h2>{_figures(page, "charts")}</section>',
         _assumptions(page), _predictive(page), _diagnostics(page), _quality(page), _sources(page),
-        _forensics(page), _tables(page), _manifest(page),
+        _sensitivity(page), _forensics(page), _tables(page), _manifest(page),
     ]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'

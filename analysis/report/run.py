@@ -252,6 +252,16 @@ def build_report(result: FitResult, observations: pd.DataFrame, out_dir: Path, *
     return manifest
 
 
+def _sensitivity_html(sens_dir: Path) -> str | None:
+    """The sensitivity section from ``tgap sensitivity``/``tgap breakeven`` outputs, if any."""
+    from analysis.sensitivity import report_section
+
+    try:
+        return report_section(sens_dir)
+    except FileNotFoundError:
+        return None
+
+
 def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_manifest, timings, steps,
            t_start) -> dict:
     from analysis.model.outputs import write_fit_outputs
@@ -354,7 +364,8 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
         figures=figures, assumptions=assumptions(sc), scenario_settings=settings, flags=flags,
         excluded_reasons=reasons, sources=src, diagnostics_table=diag, predictive_by_series=by_series,
         tables=table_links, forensics=forensics,
-        forensics_href=(forensics_rel + "/") if forensics_rel else None)
+        forensics_href=(forensics_rel + "/") if forensics_rel else None,
+        sensitivity_html=_sensitivity_html(out_dir.parent / "sensitivity" / name))
     with steps.step("index.html"):
         (staging / "index.html").write_text(render(page), encoding="utf-8")
         (staging / "manifest.json").write_text(
