@@ -13,8 +13,8 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from analysis.model.evidence import INF, Evidence
-from analysis.model.inputs import CLASSES, design, donor_years, model_inputs
+from analysis.model.evidence import INF, QUANTITIES, Evidence
+from analysis.model.inputs import CLASSES, FRACTIONS, design, donor_years, model_inputs
 from analysis.model.priors import prior, prior_dist, vector_prior
 from analysis.scenarios import Scenario
 from analysis.scenarios.spec import ORGANS
@@ -62,6 +62,21 @@ def censored_normal_logp(value, mu, sigma, hi):
 def censored_normal_random(mu, sigma, hi, rng=None, size=None):
     """A replicated report Y ~ Normal(mu, sigma) (on the row's transformed scale)."""
     return rng.normal(mu, sigma, size=size)
+
+
+def _spread(weights: np.ndarray, q: np.ndarray, n_quantities: int) -> np.ndarray:
+    """(rows x quantities*years) matrix M with M @ quantities.ravel() = each row's weighted sum of
+    its quantity over its years. A dense product instead of gathering rows of the quantity matrix:
+    the gradient of a gather is a scatter-add, which dominated the cost of a gradient evaluation."""
+    n, t = weights.shape
+    out = np.zeros((n, n_quantities * t))
+    for i in range(n):
+        out[i, q[i] * t:(q[i] + 1) * t] = weights[i]
+    return out
+
+
+def _one_hot(index: np.ndarray, size: int) -> np.ndarray:
+    return np.eye(size)[index]
 
 
 def _random_walk(name: str, cfg: dict, data: dict, steps: int, dims: str):
@@ -137,7 +152,7 @@ def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
         supply = pm.Deterministic("supply", p_decl + d_org + liv, dims="year")
         pm.Deterministic("gap", volume - supply, dims="year")
         quantities = pt.stack([volume, vd, liv, ex, donors * k, donors * y_d * k, prisoner])
-        flat_q = quantities.ravel()
+        flat_q, n_q = quantities.ravel(), len(QUANTITIES)
 
         if len(cd["q"]):
             fracs = pt.concatenate([pt.ones(1), mix_all, mix_all[:1] + mix_all[1:2],
@@ -146,11 +161,14 @@ def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
             specs = [scenario.get(f"evidence.{CLASSES[c][0]}.{CLASSES[c][1]}") for c in used]
             bias_v = vector_prior("bias", [s["bias"] for s in specs], data)
             noise_v = vector_prior("noise", [s["noise"] for s in specs], data)
-            cls = data["count_class"]
+            pos = np.full(len(CLASSES), -1)
+            pos[used] = np.arange(len(used))
+            cls = _one_hot(pos[cd["cls"]], len(used))
             model.add_coord("evidence_class", [f"{CLASSES[c][0]}.{CLASSES[c][1]}" for c in used])
             pm.Deterministic("bias_by_class", bias_v, dims="evidence_class")
             pm.Deterministic("noise_by_class", noise_v, dims="evidence_class")
-            agg = pt.dot(data["count_design"], flat_q) * pt.dot(data["count_fraction"], fracs)
+            agg = (pt.dot(_spread(cd["weights"], cd["q"], n_q), flat_q)
+                   * pt.dot(_one_hot(cd["frac"], len(FRACTIONS)), fracs))
             is_bound = pt.as_tensor(cd["is_bound"].astype(float))
             mu = pt.log(agg) + (1.0 - is_bound) * pt.dot(cls, bias_v)
             sigma_report = pt.sqrt((pt.dot(cls, noise_v) * data["count_scale"]) ** 2 + data["count_extra"] ** 2)
@@ -158,8 +176,8 @@ def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
             pm.CustomDist("obs_count", mu, sigma, data["count_hi"], logp=censored_normal_logp,
                           random=censored_normal_random, observed=data["count_lo"], dims="count_obs")
         if len(sd["q"]):
-            num = pt.dot(data["share_num_design"], flat_q)
-            den = pt.dot(data["share_den_design"], flat_q)
+            num = pt.dot(_spread(sd["weights"], sd["q"], n_q), flat_q)
+            den = pt.dot(_spread(sd["weights"], sd["den"], n_q), flat_q)
             # a share cannot exceed 1: soft-min(num/den, 1), smooth so gradients have no kink:
             # log p = log r - softplus(k log r)/k, written as -softplus(-k log r)/k (the same
             # number) so that log(1 - p) stays finite when r >> 1 instead of rounding p to 1

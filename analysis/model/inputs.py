@@ -53,22 +53,6 @@ def design(evidence: Evidence, likelihood: str) -> dict:
     return out
 
 
-def spread(weights: np.ndarray, q: np.ndarray, n_quantities: int = len(QUANTITIES)) -> np.ndarray:
-    """(rows x quantities*years) matrix M with M @ quantities.ravel() = each row's weighted sum of
-    its quantity over its years. A dense product instead of gathering rows of the quantity matrix:
-    the gradient of a gather is a scatter-add, which dominated the cost of a gradient evaluation.
-    Passed as data, not as a graph constant: large literal arrays slowed numba compilation."""
-    n, t = weights.shape
-    out = np.zeros((n, n_quantities * t))
-    for i in range(n):
-        out[i, q[i] * t:(q[i] + 1) * t] = weights[i]
-    return out
-
-
-def one_hot(index: np.ndarray, size: int) -> np.ndarray:
-    return np.eye(size)[index]
-
-
 def donor_years(evidence: Evidence, scenario: Scenario) -> np.ndarray:
     return evidence.years[evidence.years >= int(scenario.get("declared.donation_start"))]
 
@@ -99,19 +83,13 @@ def model_inputs(evidence: Evidence, scenario: Scenario) -> dict[str, np.ndarray
     cd, sd = design(evidence, "count"), design(evidence, "share")
     rules = scenario.get("evidence.rules")
     if len(cd["q"]):
-        pos = np.full(len(CLASSES), -1)
-        pos[cd["used"]] = np.arange(len(cd["used"]))
         out |= {"count_lo": cd["lo"], "count_hi": cd["hi"], "count_extra": cd["extra"],
-                "count_scale": cd["scale"], "count_design": spread(cd["weights"], cd["q"]),
-                "count_fraction": one_hot(cd["frac"], len(FRACTIONS)),
-                "count_class": one_hot(pos[cd["cls"]], len(cd["used"])),
+                "count_scale": cd["scale"],
                 "lower_bound_softness": np.asarray(float(rules["lower_bound_softness"]))}
         out |= vector_prior_inputs("bias", _class_specs(scenario, cd["used"], "bias"))
         out |= vector_prior_inputs("noise", _class_specs(scenario, cd["used"], "noise"))
     if len(sd["q"]):
         out |= {"share_lo": sd["lo"], "share_hi": sd["hi"], "share_extra": sd["extra"],
-                "share_num_design": spread(sd["weights"], sd["q"]),
-                "share_den_design": spread(sd["weights"], sd["den"]),
                 "share_noise": np.asarray(float(scenario.get("evidence.shares.noise"))),
                 "lower_bound_softness": np.asarray(float(rules["lower_bound_softness"]))}
     return out
