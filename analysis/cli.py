@@ -7,15 +7,20 @@ from pathlib import Path
 
 import typer
 
+from analysis.cli_support import (
+    DATA_DIR,
+    DERIVED_DIR,
+    EXIT_CACHE,
+    EXIT_DIAGNOSTICS,
+    SHARED_GODT,
+    derived_dir_for,
+    ensure_observations,
+    load_scenario_or_exit,
+)
+from analysis.cli_support import err as _err
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="tgap: organs not explained by declared sources, with intervals.")
-
-DATA_DIR = Path("data/raw")
-DERIVED_DIR = Path("data/derived")
-
-
-def _err(msg: str) -> None:
-    typer.echo(msg, err=True)
 
 
 @app.command()
@@ -59,19 +64,6 @@ def ingest(
 scenarios_app = typer.Typer(help="List scenarios, or show one fully resolved.", invoke_without_command=True)
 app.add_typer(scenarios_app, name="scenarios")
 
-EXIT_DATA, EXIT_SCENARIO, EXIT_DIAGNOSTICS, EXIT_CACHE = 1, 2, 3, 4
-
-
-def _load_scenario(ref: str):
-    from analysis.scenarios import ScenarioError, load_scenario
-
-    try:
-        return load_scenario(ref)
-    except ScenarioError as exc:
-        _err(f"scenario error: {exc}")
-        raise typer.Exit(EXIT_SCENARIO) from None
-
-
 @scenarios_app.callback()
 def scenarios_list(ctx: typer.Context) -> None:
     """List the shipped scenarios with their descriptions."""
@@ -80,7 +72,7 @@ def scenarios_list(ctx: typer.Context) -> None:
     from analysis.scenarios import available
 
     for name, path in available().items():
-        sc = _load_scenario(str(path))
+        sc = load_scenario_or_exit(str(path))
         first = " ".join(sc.get("description").split())
         typer.echo(f"{name:28s} {first}")
 
@@ -90,26 +82,9 @@ def scenarios_show(name: str = typer.Argument(..., help="Scenario name or TOML f
     """Print the fully resolved scenario (after extends) as TOML-like JSON, with its hash."""
     import json
 
-    sc = _load_scenario(name)
+    sc = load_scenario_or_exit(name)
     typer.echo(f"# scenario {sc.name}  hash {sc.hash[:16]}  from {' <- '.join(p.name for p in sc.files)}")
     typer.echo(json.dumps(sc.data, indent=2, sort_keys=False))
-
-
-def _ensure_observations(data_dir: Path, derived: Path):
-    """Ingest when data/derived is missing or older than data/raw; return the observations."""
-    from analysis.data.ingest import ingest as run_ingest
-    from analysis.data.ingest import read_observations, stale
-    from analysis.data.problems import DataError
-
-    if stale(data_dir, derived):
-        try:
-            run_ingest(data_dir, derived)
-        except DataError as exc:
-            for problem in exc.problems:
-                typer.echo(str(problem))
-            _err(f"{len(exc.problems)} problem(s) in {data_dir}")
-            raise typer.Exit(EXIT_DATA) from None
-    return read_observations(derived)
 
 
 @app.command()
@@ -132,9 +107,9 @@ def fit(
     from analysis.runtime import configure
 
     configure()
-    sc = _load_scenario(scenario)
-    derived = derived or (DERIVED_DIR if data_dir == DATA_DIR else data_dir.parent / f"derived-{data_dir.name}")
-    obs = _ensure_observations(data_dir, derived)
+    sc = load_scenario_or_exit(scenario)
+    derived = derived_dir_for(data_dir, derived)
+    obs = ensure_observations(data_dir, derived)
     from analysis.data.ingest import read_manifest
     from analysis.model.fit import CacheMismatch, SamplerSettings, run_fit
     from analysis.model.outputs import write_fit_outputs
@@ -182,9 +157,8 @@ def simulate(
     from analysis.runtime import configure
 
     configure()
-    sc = _load_scenario(scenario)
-    obs = _ensure_observations(data_dir, DERIVED_DIR if data_dir == DATA_DIR else
-                               data_dir.parent / f"derived-{data_dir.name}")
+    sc = load_scenario_or_exit(scenario)
+    obs = ensure_observations(data_dir, derived_dir_for(data_dir))
     from analysis.model.simulate import simulate as run_simulate
     from analysis.model.simulate import write_simulation
 
@@ -193,7 +167,6 @@ def simulate(
     typer.echo(f"wrote {len(sim_obs)} simulated observations and truth.csv ({len(truth)} years) to {out}")
 
 
-SHARED_GODT = Path(__file__).resolve().parents[2] / "shared" / "data" / "godt"
 
 
 @app.command()

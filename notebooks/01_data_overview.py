@@ -25,18 +25,13 @@ quick = False
 
 # %%
 import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
-import pandas as pd
 
-from analysis.data.check import validate
-from analysis.data.ingest import tidy_observations
 from analysis.report import overview
+from analysis.report.session import load_observations
 
-root = Path.cwd() if (Path.cwd() / data_dir).exists() else Path.cwd().parent
-raw = validate(root / data_dir)
-obs = tidy_observations(raw)
+raw, obs = load_observations(data_dir)
 print(f"{len(obs)} observations from {obs['source_id'].nunique()} sources")
 obs.groupby(["family", "kind"]).size().unstack(fill_value=0)
 

@@ -25,32 +25,13 @@ quick = False
 cache_dir = ""  # fit cache directory ("" = the default, .cache/fits)
 
 # %%
-from pathlib import Path
+from analysis.report import fit_plots
+from analysis.report.session import load_fit
 
-import pandas as pd
-
-from analysis.runtime import configure
-
-configure()
-from analysis.data.check import validate  # noqa: E402
-from analysis.data.ingest import tidy_observations  # noqa: E402
-from analysis.model.fit import SamplerSettings, run_fit  # noqa: E402
-from analysis.model.outputs import summarize_fit  # noqa: E402
-from analysis.report import fit_plots  # noqa: E402
-from analysis.scenarios import load_scenario  # noqa: E402
-
-root = Path.cwd() if (Path.cwd() / data_dir).exists() else Path.cwd().parent
-obs = tidy_observations(validate(root / data_dir))
-sc = load_scenario(scenario)
-settings = SamplerSettings.from_scenario(sc, quick=quick)
-print(f"scenario {sc.name} ({sc.hash[:12]}), sampler {settings.as_dict()}")
-
-# %%
-result = run_fit(obs, sc, settings, cache_dir=Path(cache_dir) if cache_dir else None)
-summary = summarize_fit(result)
-ev = result.evidence
-print(f"{len(ev.rows)} likelihood rows used, {len(ev.excluded)} observations excluded; "
-      f"{'loaded from cache' if result.from_cache else 'fitted'} {result.timings}")
+fit = load_fit(data_dir, scenario, quick, cache_dir)
+sc, result, summary, ev = fit.scenario, fit.result, fit.summary, fit.result.evidence
+print(fit.describe())
+print(f"{len(ev.rows)} likelihood rows used, {len(ev.excluded)} observations excluded; timings {result.timings}")
 ev.excluded["reason"].str.replace(r"\d{4}-\d{4}", "<years>", regex=True).value_counts().head(10)
 
 # %% [markdown]

@@ -27,31 +27,15 @@ quick = False
 cache_dir = ""  # fit cache directory ("" = the default, .cache/fits)
 
 # %%
-from pathlib import Path
-
 import pandas as pd
 
-from analysis.runtime import configure
+from analysis import style
+from analysis.report import charts
+from analysis.report.session import load_fit
 
-configure()
-from analysis.data.check import validate  # noqa: E402
-from analysis.data.ingest import tidy_observations  # noqa: E402
-from analysis.model.fit import SamplerSettings, run_fit  # noqa: E402
-from analysis.model.outputs import summarize_fit  # noqa: E402
-from analysis.report import charts, style  # noqa: E402
-from analysis.scenarios import load_scenario  # noqa: E402
-
-root = Path.cwd() if (Path.cwd() / data_dir).exists() else Path.cwd().parent
-obs = tidy_observations(validate(root / data_dir))
-sc = load_scenario(scenario)
-settings = SamplerSettings.from_scenario(sc, quick=quick)
-result = run_fit(obs, sc, settings, cache_dir=Path(cache_dir) if cache_dir else None)
-summary = summarize_fit(result)
-print(f"scenario {sc.name} ({sc.hash[:12]}); {settings.name}, {settings.chains} chains x "
-      f"{settings.draws} draws; {'loaded from cache' if result.from_cache else 'fitted'}")
-d = summary["diagnostics"]
-print(f"diagnostics gate {'passed' if d['passed'] else 'FAILED'}: max R-hat {d['max_rhat']}, "
-      f"min ESS bulk {d['min_ess_bulk']}, divergences {d['divergences']}")
+fit = load_fit(data_dir, scenario, quick, cache_dir)
+obs, sc, result, summary = fit.obs, fit.scenario, fit.result, fit.summary
+print(fit.describe())
 
 # %% [markdown]
 # ## Volume against the declared sources

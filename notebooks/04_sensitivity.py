@@ -50,15 +50,14 @@ from IPython.display import Image, display
 from analysis.runtime import CACHE_DIR, configure
 
 configure()
-from analysis.data.check import validate  # noqa: E402
-from analysis.data.ingest import tidy_observations  # noqa: E402
+from analysis.report.session import load_observations, project_root  # noqa: E402
 from analysis.scenarios import load_scenario  # noqa: E402
 from analysis.sensitivity.grid import parse_vary  # noqa: E402
 from analysis.sensitivity.run import run_breakeven, run_sensitivity  # noqa: E402
 from analysis.sensitivity.sweep import FitJob  # noqa: E402
 
-root = Path.cwd() if (Path.cwd() / data_dir).exists() else Path.cwd().parent
-obs = tidy_observations(validate(root / data_dir))
+root = project_root(data_dir)
+_, obs = load_observations(data_dir)
 sc = load_scenario(scenario)
 out = Path(out_dir) if out_dir else root / "reports" / "sensitivity" / sc.name / "notebook"
 job = FitJob(obs=obs, base=sc, quick=True, cache_dir=str(Path(cache_dir) if cache_dir else CACHE_DIR / "fits"))

@@ -34,13 +34,12 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Image, display
 
-from analysis.data.check import validate
-from analysis.data.ingest import tidy_observations
 from analysis.forensics.run import official_donor_series, run_forensics, summary
 from analysis.report.forensics_section import NOT_EVIDENCE, load_section
+from analysis.report.session import load_observations, project_root
 
-root = Path.cwd() if (Path.cwd() / data_dir).exists() else Path.cwd().parent
-obs = tidy_observations(validate(root / data_dir))
+root = project_root(data_dir)
+_, obs = load_observations(data_dir)
 godt = Path(godt_dir) if godt_dir else root.parent / "shared" / "data" / "godt"
 godt_paths = sorted(godt.glob("*.csv")) if godt.is_dir() else []
 out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="tgap-forensics-"))

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from analysis.cli import EXIT_SCENARIO, app
+from analysis.cli import app
+from analysis.cli_support import EXIT_SCENARIO
 from analysis.scenarios import ScenarioError, available, load_scenario
 
 runner = CliRunner()

@@ -1,1 +1,1 @@
-"""Report layer: house style, charts and tables for notebooks and reports (imports data and model)."""
+"""Report layer: charts and tables for notebooks and reports (imports data and model)."""

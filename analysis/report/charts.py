@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from analysis.report import style
+from analysis import style
 
 QS = {"q05": 0.05, "q25": 0.25, "median": 0.5, "q75": 0.75, "q95": 0.95}
 COMPONENTS = {"prisoners": "prisoner_organs_declared", "donors": "donor_organs", "living": "living"}

@@ -8,13 +8,10 @@ from pathlib import Path
 
 import typer
 
-DATA_DIR = Path("data/raw")
-DERIVED_DIR = Path("data/derived")
+from analysis.cli_support import DATA_DIR
+from analysis.cli_support import err as _err
+
 FORENSICS_DIR = Path("reports/forensics")
-
-
-def _err(msg: str) -> None:
-    typer.echo(msg, err=True)
 
 
 def report(
@@ -40,18 +37,18 @@ def report(
     from analysis.runtime import configure
 
     configure()
-    from analysis import cli
+    from analysis import cli_support as cli
 
     t0 = time.perf_counter()
-    sc = cli._load_scenario(scenario)
+    sc = cli.load_scenario_or_exit(scenario)
     godt_paths = list(godt or [])
     godt_dir = godt_dir or cli.SHARED_GODT
     for p in godt_paths:
         if not p.exists():
             _err(f"{p}: GODT export not found")
             raise typer.Exit(cli.EXIT_DATA)
-    derived = derived or (DERIVED_DIR if data_dir == DATA_DIR else data_dir.parent / f"derived-{data_dir.name}")
-    obs = cli._ensure_observations(data_dir, derived)
+    derived = cli.derived_dir_for(data_dir, derived)
+    obs = cli.ensure_observations(data_dir, derived)
     timings = {"ingest_s": round(time.perf_counter() - t0, 2)}
 
     from analysis.data.ingest import read_manifest
@@ -135,12 +132,12 @@ def notebooks(
     configure()
     import tempfile
 
-    from analysis import cli
+    from analysis import cli_support as cli
     from analysis.io import atomic_write_text
     from analysis.report.notebooks import execute, sources, to_html
     from analysis.report.progress import Steps, interactive
 
-    sc = cli._load_scenario(scenario)
+    sc = cli.load_scenario_or_exit(scenario)
     ref = str(Path(scenario).resolve()) if Path(scenario).suffix == ".toml" else scenario
     found = sources(only)
     if not found:

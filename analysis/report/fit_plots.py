@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis.report import style
+from analysis import style
 
 
 def predictive_table(idata, evidence, group: str = "posterior_predictive") -> pd.DataFrame:

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis.report import style
+from analysis import style
 
 FAMILY_TITLES = {"volumes": "Transplant volumes", "executions": "Executions",
                  "donation": "Voluntary deceased donation", "living_and_share": "Living donors and shares"}

@@ -24,9 +24,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import style
 from analysis.io import sha256_file
 from analysis.model.fit import FitResult
-from analysis.report import charts, fit_plots, style
+from analysis.report import charts, fit_plots
 from analysis.report.forensics_section import ForensicsSection
 from analysis.report.html import FigureRef, Page, render
 from analysis.report.progress import Steps

@@ -1,6 +1,6 @@
 """Sensitivity charts: tornado (one-at-a-time swings), small multiples of the gap by year,
 specification curve, and break-even values beside published ranges. House style from
-``analysis.report.style``; every figure carries a source note naming the base scenario.
+``analysis.style``; every figure carries a source note naming the base scenario.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from analysis.report import style  # noqa: E402
+from analysis import style  # noqa: E402
 from analysis.sensitivity.grid import fmt_value, short_key  # noqa: E402
 
 NOTE = "Organs not explained by declared sources (posterior median, cumulative over the period)."

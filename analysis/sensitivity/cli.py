@@ -7,27 +7,43 @@ Registered in analysis/cli.py. Exit codes: 0 done (failed settings are recorded 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from analysis.cli_support import DATA_DIR
+from analysis.cli_support import err as _err
+
 EXIT_DATA, EXIT_USAGE = 1, 2
 
-
-def _err(msg: str) -> None:
-    typer.echo(msg, err=True)
+# options shared by both commands, declared once (typer reads them from the annotations)
+Scenario = Annotated[str, typer.Option("--scenario", "-s", help="Base scenario name or TOML file.")]
+Jobs = Annotated[int, typer.Option("--jobs", help="Parallel fits (joblib processes or Dask workers).")]
+Backend = Annotated[str, typer.Option("--backend", help="local (joblib) | dask")]
+Scheduler = Annotated[str, typer.Option("--scheduler", help="Dask scheduler address (default: a LocalCluster).")]
+Quick = Annotated[bool, typer.Option("--quick", help="Small draws (the scenario's sampler.quick).")]
+Out = Annotated[Path, typer.Option("--out", help="Output directory (default reports/sensitivity/<scenario>).")]
+DataDir = Annotated[Path, typer.Option("--data-dir", help="Directory of raw CSV files.")]
+Derived = Annotated[Path, typer.Option("--derived", help="Observations directory (default: beside --data-dir).")]
+Seed = Annotated[int, typer.Option("--seed")]
+Draws = Annotated[int, typer.Option("--draws")]
+Tune = Annotated[int, typer.Option("--tune")]
+Chains = Annotated[int, typer.Option("--chains")]
+Sampler = Annotated[str, typer.Option("--sampler", help="nutpie | pymc | numpyro (default: scenario).")]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Refit even where a cached fit exists.")]
+Charts = Annotated[bool, typer.Option("--charts/--no-charts")]
 
 
 def _prepare(scenario: str, data_dir: Path, derived: Path | None, quick: bool, seed, draws, tune, chains,
              sampler, no_cache: bool):
     """Scenario, observations and the shared FitJob (exits 1/2 with a message on bad input)."""
-    from analysis import cli as main_cli
+    from analysis import cli_support as main_cli
     from analysis.runtime import CACHE_DIR, configure
 
     configure()
-    sc = main_cli._load_scenario(scenario)
-    derived = derived or (main_cli.DERIVED_DIR if data_dir == main_cli.DATA_DIR
-                          else data_dir.parent / f"derived-{data_dir.name}")
-    obs = main_cli._ensure_observations(data_dir, derived)
+    sc = main_cli.load_scenario_or_exit(scenario)
+    derived = main_cli.derived_dir_for(data_dir, derived)
+    obs = main_cli.ensure_observations(data_dir, derived)
     from analysis.sensitivity.sweep import FitJob
 
     overrides = {"seed": seed, "draws": draws, "tune": tune, "chains": chains, "name": sampler}
@@ -56,28 +72,28 @@ def _check_backend(backend: str, jobs: int, scheduler: str | None) -> None:
 
 
 def sensitivity(
-    scenario: str = typer.Option("baseline", "--scenario", "-s", help="Base scenario name or TOML file."),
+    scenario: Scenario = "baseline",
     vary: list[str] = typer.Option(..., "--vary", help="KEY=V1,V2,... (dotted scenario key; repeatable), "
                                    "e.g. supply.organs_per_donor.mu=0.9,1.03,1.2"),
     samples: int = typer.Option(None, "--samples", help="Latin hypercube of N points over the listed "
                                 "ranges instead of the full grid."),
-    jobs: int = typer.Option(1, "--jobs", help="Parallel fits (joblib processes or Dask workers)."),
-    backend: str = typer.Option("local", "--backend", help="local (joblib) | dask"),
-    scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address (default: a LocalCluster)."),
-    quick: bool = typer.Option(False, "--quick", help="Small draws (the scenario's sampler.quick)."),
-    out: Path = typer.Option(None, "--out", help="Output directory (default reports/sensitivity/<scenario>)."),
-    data_dir: Path = typer.Option(Path("data/raw"), "--data-dir"),
-    derived: Path = typer.Option(None, "--derived"),
-    seed: int = typer.Option(None, "--seed"),
-    draws: int = typer.Option(None, "--draws"),
-    tune: int = typer.Option(None, "--tune"),
-    chains: int = typer.Option(None, "--chains"),
-    sampler: str = typer.Option(None, "--sampler", help="nutpie | pymc | numpyro (default: scenario)."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Refit even where a cached fit exists."),
+    jobs: Jobs = 1,
+    backend: Backend = "local",
+    scheduler: Scheduler = None,
+    quick: Quick = False,
+    out: Out = None,
+    data_dir: DataDir = DATA_DIR,
+    derived: Derived = None,
+    seed: Seed = None,
+    draws: Draws = None,
+    tune: Tune = None,
+    chains: Chains = None,
+    sampler: Sampler = None,
+    no_cache: NoCache = False,
     oat: bool = typer.Option(True, "--oat/--no-oat", help="Add the one-at-a-time points the tornado "
                              "chart needs when the design lacks them."),
     psense: bool = typer.Option(True, "--psense/--no-psense", help="Power-scaling sensitivity of the base fit."),
-    charts: bool = typer.Option(True, "--charts/--no-charts"),
+    charts: Charts = True,
 ) -> None:
     """Refit over a grid (or Latin hypercube) of scenario values; table, charts, power-scaling."""
     from analysis.scenarios import ScenarioError
@@ -131,7 +147,7 @@ def _print_sweep(table, manifest: dict, out: Path) -> None:
 
 
 def breakeven(
-    scenario: str = typer.Option("baseline", "--scenario", "-s", help="Base scenario name or TOML file."),
+    scenario: Scenario = "baseline",
     quantity: list[str] = typer.Option(None, "--quantity", "-q", help="Quantity to search (repeatable; "
                                        "default all): executions, share_executed_used, organs_per_executed, "
                                        "organs_per_donor, donor_report_inflation, official_volume."),
@@ -140,20 +156,20 @@ def breakeven(
     gap_tol: float = typer.Option(0.005, "--gap-tol", help="Or when the median gap is within this fraction "
                                   "of its swing over the bracket."),
     max_refits: int = typer.Option(8, "--max-refits", help="Refits per period beyond the bracket ends."),
-    jobs: int = typer.Option(1, "--jobs"),
-    backend: str = typer.Option("local", "--backend", help="local (joblib) | dask"),
-    scheduler: str = typer.Option(None, "--scheduler"),
-    quick: bool = typer.Option(False, "--quick"),
-    out: Path = typer.Option(None, "--out", help="Output directory (default reports/sensitivity/<scenario>)."),
-    data_dir: Path = typer.Option(Path("data/raw"), "--data-dir"),
-    derived: Path = typer.Option(None, "--derived"),
-    seed: int = typer.Option(None, "--seed"),
-    draws: int = typer.Option(None, "--draws"),
-    tune: int = typer.Option(None, "--tune"),
-    chains: int = typer.Option(None, "--chains"),
-    sampler: str = typer.Option(None, "--sampler"),
-    no_cache: bool = typer.Option(False, "--no-cache"),
-    charts: bool = typer.Option(True, "--charts/--no-charts"),
+    jobs: Jobs = 1,
+    backend: Backend = "local",
+    scheduler: Scheduler = None,
+    quick: Quick = False,
+    out: Out = None,
+    data_dir: DataDir = DATA_DIR,
+    derived: Derived = None,
+    seed: Seed = None,
+    draws: Draws = None,
+    tune: Tune = None,
+    chains: Chains = None,
+    sampler: Sampler = None,
+    no_cache: NoCache = False,
+    charts: Charts = True,
 ) -> None:
     """Per period and assumption: the value at which the median unexplained gap is zero (refits)."""
     from analysis.scenarios import ScenarioError
