@@ -75,3 +75,33 @@ def test_fixed_value_is_data_but_family_change_is_structure(observations):
     assert same and swapped == pytest.approx(fresh, rel=1e-12)
     ev = build_evidence(observations, base)
     assert structure(ev, base) != structure(ev, fixed2)
+
+
+def test_mode_search_uses_nutpies_compiled_density(quick_report, observations):
+    """The mode search calls nutpie's compiled C function (no second compilation); with another
+    scenario's inputs swapped in (``with_data``) it gives PyMC's log density and gradient."""
+    import analysis.model.fit as fit
+    from analysis.model.start import NutpieLogp
+
+    assert quick_report.result.exit_code == 0, quick_report.result.output
+    entries = [e for e in fit._COMPILED.values() if "nutpie" in e]
+    assert entries, "the session's quick fit left no compiled nutpie model in this process"
+    entry = entries[0]
+    model, compiled = entry["model"], entry["nutpie"]
+    base = load_scenario("baseline")
+    other = base.with_overrides(NUMERIC_OVERRIDES)
+    ev = build_evidence(observations, other)
+    inputs = model_inputs(ev, other)
+    with model:
+        pm.set_data(inputs)
+    swapped = compiled.with_data(**{k: v for k, v in inputs.items() if k in compiled.shared_data})
+    point = {k: v + 0.1 for k, v in model.initial_point().items()}
+    x = np.concatenate([np.ravel(point[v.name]) for v in model.value_vars])
+    logp, grad = NutpieLogp(swapped)(x)
+    fn = model.logp_dlogp_function(ravel_inputs=True)
+    fn.set_extra_values({})
+    ref_logp, ref_grad = fn(x)
+    assert np.isfinite(logp) and logp == pytest.approx(float(ref_logp), rel=1e-9)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-7, atol=1e-9)
+    # the data really changed what nutpie computes
+    assert abs(NutpieLogp(compiled)(x)[0] - logp) > 1.0

@@ -13,7 +13,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from analysis.model.evidence import INF, QUANTITIES, Evidence
+from analysis.model.evidence import QUANTITIES, Evidence
 from analysis.model.inputs import CLASSES, FRACTIONS, design, donor_years, model_inputs
 from analysis.model.priors import prior, prior_dist, vector_prior
 from analysis.scenarios import Scenario
@@ -28,35 +28,49 @@ def _log_std_normal_cdf(z):
     return pm.logcdf(pm.Normal.dist(mu=0.0, sigma=1.0), z)
 
 
-def censored_normal_logp(value, mu, sigma, hi):
-    """Normal log-density where value == hi, else log P(value < Y < hi) with Y ~ N(mu, sigma).
+def interval_normal_logp(lo, hi, mu, sigma):
+    """log P(lo < Y < hi) with Y ~ N(mu, sigma), lo < hi; an open end is -INF / +INF.
 
-    One-sided intervals (value = -INF or hi = +INF) use a single tail; two-sided ones are computed
-    in whichever tail keeps them accurate. Every branch sees only finite, well-ordered inputs
-    (pt.switch evaluates all branches), so gradients are finite everywhere and a far-violated
-    bound gives a large, correctly sloped penalty rather than a flat floor.
+    With a = (lo - mu)/sigma, b = (hi - mu)/sigma (an open end gives a huge but finite z), an
+    interval above the mean is mirrored, (a, b) -> (-b, -a), so that a <= 0; then
+    log P = log Phi(b) + log1mexp(log Phi(a) - log Phi(b)) stays accurate in both tails with two
+    normal log-CDFs per row. Inputs stay finite and ordered in every branch (pt.switch evaluates
+    both and its gradient multiplies the unused one by 0), so gradients are finite everywhere and a
+    far-violated bound gives a large, correctly sloped penalty rather than a flat floor.
     """
-    lo = value
-    is_point = pt.eq(lo, hi)
-    has_lo, has_hi = lo > -INF / 2, hi < INF / 2
-    only_lo, only_hi = has_lo & ~has_hi, ~has_lo & has_hi
-    two = has_lo & has_hi & ~is_point
-    point_lp = pm.logp(pm.Normal.dist(mu=mu, sigma=sigma), pt.switch(is_point, lo, mu))
-    za = (pt.switch(has_lo, lo, mu) - mu) / sigma
-    zb = (pt.switch(has_hi, hi, mu) - mu) / sigma
-    only_lo_lp = _log_std_normal_cdf(-pt.switch(only_lo, za, 0.0))  # log P(Y > lo)
-    only_hi_lp = _log_std_normal_cdf(pt.switch(only_hi, zb, 0.0))  # log P(Y < hi)
-    a, b = pt.switch(two, za, 0.0), pt.switch(two, zb, 1.0)
-    upper = a > 0
-    ua, ub = pt.switch(upper, a, 1.0), pt.switch(upper, b, 2.0)
-    lq_a, lq_b = _log_std_normal_cdf(-ua), _log_std_normal_cdf(-ub)
-    upper_lp = lq_a + pt.log1mexp(pt.minimum(lq_b - lq_a, -1e-300))
-    la, lb = pt.switch(upper, -2.0, a), pt.switch(upper, -1.0, b)
-    lp_a, lp_b = _log_std_normal_cdf(la), _log_std_normal_cdf(lb)
-    lower_lp = lp_b + pt.log1mexp(pt.minimum(lp_a - lp_b, -1e-300))
-    two_lp = pt.switch(upper, upper_lp, lower_lp)
-    return pt.switch(is_point, point_lp,
-                     pt.switch(only_lo, only_lo_lp, pt.switch(only_hi, only_hi_lp, two_lp)))
+    za, zb = (lo - mu) / sigma, (hi - mu) / sigma
+    mirror = za > 0
+    a, b = pt.switch(mirror, -zb, za), pt.switch(mirror, -za, zb)
+    log_a, log_b = _log_std_normal_cdf(a), _log_std_normal_cdf(b)
+    return log_b + pt.log1mexp(pt.minimum(log_a - log_b, -1e-300))
+
+
+def censored_normal_logp(value, mu, sigma, hi):
+    """Per row: the normal log-density where value == hi, else log P(value < Y < hi)."""
+    is_point = pt.eq(value, hi)
+    point_lp = pm.logp(pm.Normal.dist(mu=mu, sigma=sigma), pt.switch(is_point, value, mu))
+    interval_lp = interval_normal_logp(pt.switch(is_point, mu - sigma, value), pt.switch(is_point, mu, hi),
+                                       mu, sigma)
+    return pt.switch(is_point, point_lp, interval_lp)
+
+
+def rows_logp(is_point: np.ndarray):
+    """``censored_normal_logp`` for rows whose kind is known when the model is built (it is part
+    of the model's structure): points get the normal density, only the censored rows pay for the
+    log-CDFs. Returns a CustomDist logp (value, mu, sigma, hi) -> log-density per row."""
+    point_idx, interval_idx = np.flatnonzero(is_point), np.flatnonzero(~is_point)
+
+    def logp(value, mu, sigma, hi):
+        out = pt.zeros_like(mu)
+        if len(point_idx):
+            out = pt.set_subtensor(out[point_idx], pm.logp(
+                pm.Normal.dist(mu=mu[point_idx], sigma=sigma[point_idx]), value[point_idx]))
+        if len(interval_idx):
+            out = pt.set_subtensor(out[interval_idx], interval_normal_logp(
+                value[interval_idx], hi[interval_idx], mu[interval_idx], sigma[interval_idx]))
+        return out
+
+    return logp
 
 
 def censored_normal_random(mu, sigma, hi, rng=None, size=None):
@@ -125,7 +139,9 @@ def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
     sup = scenario.get("supply")
     obs_dims = {"count_lo": "count_obs", "count_hi": "count_obs", "share_lo": "share_obs",
                 "share_hi": "share_obs"}
-    with pm.Model(coords=coords) as model:
+    # check_bounds=False: every parameter is valid by construction (scenario values are validated,
+    # sampled ones live on transformed spaces), so the graph needs no parameter checks
+    with pm.Model(coords=coords, check_bounds=False) as model:
         data = {k: pm.Data(k, v, dims=obs_dims.get(k)) for k, v in model_inputs(evidence, scenario).items()}
         log_vd = _random_walk("deceased_volume", lat["deceased_volume"], data, len(years) - 1, "year")
         log_l = _random_walk("living", lat["living"], data, len(years) - 1, "year")
@@ -173,7 +189,7 @@ def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
             mu = pt.log(agg) + (1.0 - is_bound) * pt.dot(cls, bias_v)
             sigma_report = pt.sqrt((pt.dot(cls, noise_v) * data["count_scale"]) ** 2 + data["count_extra"] ** 2)
             sigma = is_bound * data["lower_bound_softness"] + (1.0 - is_bound) * sigma_report
-            pm.CustomDist("obs_count", mu, sigma, data["count_hi"], logp=censored_normal_logp,
+            pm.CustomDist("obs_count", mu, sigma, data["count_hi"], logp=rows_logp(cd["is_point"]),
                           random=censored_normal_random, observed=data["count_lo"], dims="count_obs")
         if len(sd["q"]):
             num = pt.dot(_spread(sd["weights"], sd["q"], n_q), flat_q)
@@ -183,6 +199,8 @@ def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
             # number) so that log(1 - p) stays finite when r >> 1 instead of rounding p to 1
             log_r = pt.log(num) - pt.log(den)
             log_p = -pt.softplus(-SHARE_SATURATION * log_r) / SHARE_SATURATION
+            # row kinds decided by the values (not fixed in the graph): a simulated share that
+            # rounds to 0 or 1 becomes censored (evidence.SHARE_EPS) in a model compiled for points
             is_bound = pt.as_tensor(sd["is_bound"].astype(float))
             sigma = is_bound * data["lower_bound_softness"] + (1.0 - is_bound) * pt.sqrt(
                 data["share_noise"] ** 2 + data["share_extra"] ** 2)

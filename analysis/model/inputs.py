@@ -42,6 +42,9 @@ def design(evidence: Evidence, likelihood: str) -> dict:
     if n:
         out["extra"] = rows["extra_sd"].to_numpy(float)
         out["is_bound"] = (rows["mode"] == "bound").to_numpy()
+        out["is_point"] = (rows["mode"] == "point").to_numpy()
+        if not (out["lo"] == out["hi"])[out["is_point"]].all() or (out["lo"] >= out["hi"])[~out["is_point"]].any():
+            raise ValueError(f"{likelihood} rows: a point row needs lo == hi, a censored row lo < hi")
     if likelihood == "count" and n:
         frac = [("all" if o == "all" else f"{p}:{o}") for o, p in zip(rows["organ"], rows["part_pool"])]
         out["frac"] = np.array([FRACTIONS.index(f) for f in frac], int)

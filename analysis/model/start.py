@@ -28,12 +28,20 @@ class StartFinder:
         from pymc.initial_point import make_initial_point_fn
 
         self.model = model
-        self.fn = model.logp_dlogp_function(ravel_inputs=True)
-        self.fn.set_extra_values({})
+        self._pymc_fn = None
         self.ip_fn = make_initial_point_fn(model=model, return_transformed=True, jitter_rvs=set())
         point = self.ip_fn(0)
-        self.names = [v.name for v in self.fn._grad_vars]
+        self.names = [v.name for v in model.value_vars]
         self.shapes = [np.shape(point[n]) for n in self.names]
+
+    def _default_fn(self):
+        """PyMC's logp/gradient (C backend), compiled on first use; reads the model's pm.Data."""
+        if self._pymc_fn is None:
+            fn = self.model.logp_dlogp_function(ravel_inputs=True)
+            fn.set_extra_values({})
+            assert [v.name for v in fn._grad_vars] == self.names
+            self._pymc_fn = fn
+        return self._pymc_fn
 
     def _flat(self, point: dict) -> np.ndarray:
         return np.concatenate([np.ravel(point[n]) for n in self.names])
@@ -52,22 +60,50 @@ class StartFinder:
             point[name] = np.asarray(value, float)
         return self._flat(point)
 
-    def find(self, data: dict | None = None, paths: dict | None = None, maxiter: int = 5000) -> dict:
+    def find(self, data: dict | None = None, paths: dict | None = None, maxiter: int = 5000,
+             logp_dlogp=None) -> dict:
         """The mode (transformed value variables) for ``data`` (pm.Data name -> array), searched
-        from ``paths`` (value-variable name -> starting array; build.start_paths)."""
+        from ``paths`` (value-variable name -> starting array; build.start_paths).
+
+        ``logp_dlogp``: x (raveled, ``model.value_vars`` order) -> (logp, gradient) for the same
+        data, e.g. :class:`NutpieLogp` of the compiled model (no second compilation); default
+        PyMC's function."""
         if data:
             with self.model:
                 pm.set_data(data)
+        fn = logp_dlogp or self._default_fn()
 
         def neg(x):
-            logp, grad = self.fn(x)
+            logp, grad = fn(x)
             if not np.isfinite(logp):
                 return 1e300, np.zeros_like(x)
-            return -logp, -grad
+            return -float(logp), -np.asarray(grad, float)
 
         res = optimize.minimize(neg, self.x0(paths), jac=True, method="L-BFGS-B",
                                 options={"maxiter": maxiter})
         return self._unflat(res.x)
+
+
+class NutpieLogp:
+    """Log density and gradient from nutpie's compiled C function (numba ``cfunc``), called with
+    the data the compiled model holds (``with_data``): no compilation beyond nutpie's own."""
+
+    def __init__(self, compiled):
+        import ctypes
+
+        self._fn = compiled.compiled_logp_func.ctypes
+        self._user_data = compiled.user_data  # keep the record (and the arrays it points to) alive
+        self._ptr = ctypes.POINTER(ctypes.c_double)
+        self.n = compiled.n_dim
+
+    def __call__(self, x):
+        x = np.ascontiguousarray(x, dtype="float64")
+        grad, logp = np.zeros(self.n), np.zeros(1)
+        rc = self._fn(self.n, x.ctypes.data_as(self._ptr), grad.ctypes.data_as(self._ptr),
+                      logp.ctypes.data_as(self._ptr), self._user_data.ctypes.data)
+        if rc != 0:  # 3, 4: non-finite gradient or density; 1: error inside
+            return -np.inf, grad
+        return logp[0], grad
 
 
 def nutpie_with_start(compiled, model: pm.Model, point: dict):
@@ -93,7 +129,7 @@ def sample_from_mode(nutpie, compiled, model, finder, data: dict, paths: dict | 
     # all-zero indicator and folded away when no row is a bound) do not affect it: skip them
     with_data = compiled.with_data(**{k: v for k, v in data.items() if k in compiled.shared_data})
     t0 = time.perf_counter()
-    mode = finder.find(data, paths)
+    mode = finder.find(data, paths, logp_dlogp=NutpieLogp(with_data))
     t1 = time.perf_counter()
     try:
         idata = nutpie.sample(nutpie_with_start(with_data, model, mode), **kwargs)

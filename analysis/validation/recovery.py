@@ -41,6 +41,10 @@ def recovery_run(template: pd.DataFrame, scenario: Scenario, n_datasets: int, se
         ev = build_evidence(obs, scenario, only=list(template_ev.rows["obs_id"]))
         if list(ev.rows["obs_id"]) != list(template_ev.rows["obs_id"]):
             raise RuntimeError(f"dataset {i}: simulated evidence rows differ from the template's")
+        counts = (ev.rows["likelihood"] == "count").to_numpy()
+        if (ev.rows["mode"].to_numpy()[counts] != template_ev.rows["mode"].to_numpy()[counts]).any():
+            # point vs censored count rows are fixed in the compiled graph (build.rows_logp)
+            raise RuntimeError(f"dataset {i}: a count row changed between point and censored")
         t1 = time.perf_counter()
         idata, start, _ = sample_from_mode(
             nutpie, compiled, model, finder, model_inputs(ev, scenario), start_paths(ev, scenario),
