@@ -106,3 +106,23 @@ def test_forensics_notebook_says_when_godt_is_absent(tmp_path):
     assert not [o for o in outs if o.get("output_type") == "error"]
     text = "".join("".join(o.get("text", "")) for o in outs if o.get("output_type") == "stream")
     assert "GODT exports not found" in text
+
+
+def test_session_finds_the_checkout_from_notebooks_dir(monkeypatch, raw_dir):
+    """Notebooks run with the kernel in notebooks/ or in the checkout: both find the data; bad
+    data raise the validation error listing the problem."""
+    from analysis.data.problems import DataError
+    from analysis.report.session import load_observations, project_root
+
+    checkout = raw_dir.parent
+    (checkout / "notebooks").mkdir()
+    monkeypatch.chdir(checkout / "notebooks")
+    assert project_root("raw") == checkout
+    raw, obs = load_observations("raw")
+    assert len(obs) > 0 and set(raw.sources["source_id"]) >= set(obs["source_id"])
+    monkeypatch.chdir(checkout)
+    assert project_root("raw") == checkout
+    (raw_dir / "volumes.csv").write_text("not,a,valid\nfile,,\n")
+    with pytest.raises(DataError) as exc:
+        load_observations("raw")
+    assert "volumes.csv" in str(exc.value.problems[0])
