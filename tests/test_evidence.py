@@ -97,6 +97,27 @@ def test_qualifiers_and_partial_years(tmp_path, baseline):
     assert rows.loc["vol-q3", "extra_sd"] == pytest.approx(baseline.get("evidence.rules.approx_extra_sd"))
 
 
+def test_shares_at_0_or_1_keep_their_qualifier(tmp_path, baseline):
+    """A share published as 0 or 1 is censored at SHARE_EPS from the bound, on the side its
+    qualifier says: "under 100%" only says below 1 (it must not become "at least 99.99995%")."""
+    from analysis.model.evidence import SHARE_EPS
+
+    def share(i, value, qualifier):
+        return ("living_and_share", obs(f"sh-{i}", "share_living_related", 2010 + i, value, "share", "reported",
+                                        "S-OFF", f"{value} of transplants", denominator="transplant operations",
+                                        qualifier=qualifier))
+
+    cases = {0: (1, "under"), 1: (1, "exact"), 2: (1, "over"), 3: (0, "over"), 4: (0, "exact"), 5: (0, "under")}
+    rows = evidence_for(tmp_path, [share(i, v, q) for i, (v, q) in cases.items()], baseline).rows.set_index("obs_id")
+    hi_cut, lo_cut = np.log((1 - SHARE_EPS) / SHARE_EPS), np.log(SHARE_EPS / (1 - SHARE_EPS))
+    expected = {0: (-INF, hi_cut), 1: (hi_cut, INF), 2: (hi_cut, INF),
+                3: (lo_cut, INF), 4: (-INF, lo_cut), 5: (-INF, lo_cut)}
+    for i, (lo, hi) in expected.items():
+        r = rows.loc[f"sh-{i}"]
+        assert r["mode"] == "interval", (i, r["mode"])
+        assert (r["lo"], r["hi"]) == (pytest.approx(lo), pytest.approx(hi)), (i, cases[i])
+
+
 def test_censored_normal_logp_matches_scipy():
     import pytensor
     import pytensor.tensor as pt

@@ -522,6 +522,34 @@ def test_run_forensics_without_inputs(tmp_path: Path) -> None:
     assert set(target_series(obs, pd.DataFrame())) == {"official_donors"}
 
 
+def test_run_forensics_reuses_outputs_only_for_the_same_inputs(tmp_path: Path) -> None:
+    import os
+
+    obs, _ = run_inputs(tmp_path)
+    out = tmp_path / "f"
+    csv = out / "forensics.csv"
+
+    def rewritten(**kw) -> bool:
+        os.utime(csv, ns=(0, 0))  # mark; a rewrite gives the file a current mtime
+        run_forensics(kw.pop("obs", obs), [], out, charts=False, **kw)
+        return csv.stat().st_mtime_ns != 0
+
+    first = run_forensics(obs, [], out, charts=False, reuse=True)
+    assert not rewritten(reuse=True)  # same inputs: read back
+    again = run_forensics(obs, [], out, charts=False, reuse=True)
+    pd.testing.assert_frame_equal(again, pd.read_csv(csv))
+    assert len(again) == len(first) > 0 and set(again["statistic"]) == set(first["statistic"])
+    # other observations, other settings, or reuse=False: computed afresh
+    assert rewritten(obs=obs.iloc[:-1], reuse=True)
+    assert rewritten(obs=obs.iloc[:-1], reuse=True, min_run=3)
+    assert not rewritten(obs=obs.iloc[:-1], reuse=True, min_run=3)
+    assert rewritten(obs=obs.iloc[:-1], min_run=3)
+    # a missing output file is never papered over
+    (out / "forensics_ratios.csv").unlink()
+    assert rewritten(obs=obs.iloc[:-1], reuse=True, min_run=3)
+    assert (out / "forensics_ratios.csv").exists()
+
+
 # --- the shared GODT exports (skipped when absent) ---------------------------------------------------
 
 GODT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "godt"

@@ -98,9 +98,13 @@ def ratios_chart(table: pd.DataFrame, path: Path, country: str) -> None:
     _save(fig, path)
 
 
-def write_charts(fitted: dict, ratio_table: pd.DataFrame, out_dir: Path, country: str) -> None:
-    """All three charts into ``out_dir``."""
+CHARTS = ("forensics_fits.png", "forensics_benchmark.png", "forensics_ratios.png")
+
+
+def write_charts(fitted: dict, ratio_table: pd.DataFrame, out_dir: Path, country: str) -> list[str]:
+    """All three charts into ``out_dir``; returns the names of the files present afterwards."""
     out_dir = Path(out_dir)
-    fits_chart(fitted, out_dir / "forensics_fits.png")
-    benchmark_chart(fitted, out_dir / "forensics_benchmark.png")
-    ratios_chart(ratio_table, out_dir / "forensics_ratios.png", country)
+    fits_chart(fitted, out_dir / CHARTS[0])
+    benchmark_chart(fitted, out_dir / CHARTS[1])
+    ratios_chart(ratio_table, out_dir / CHARTS[2], country)
+    return [c for c in CHARTS if (out_dir / c).exists()]

@@ -23,6 +23,8 @@ first 5, 6, ... points (``fit_through``) to follow the fit as years are added.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -255,19 +257,52 @@ def _consistency_rows(obs: pd.DataFrame | None, godt: pd.DataFrame, country: str
     return rows
 
 
+OUTPUTS = ("forensics.csv", "forensics_benchmark.csv", "forensics_ratios.csv", "forensics_manifest.json")
+_CODE = [Path(__file__).parent, Path(__file__).parents[1] / "data" / "godt.py"]
+
+
+def inputs_key(observations: pd.DataFrame | None, godt_paths: list[Path], **settings) -> str:
+    """Hash of everything the forensic outputs depend on: observations, GODT files, settings and
+    the forensics code itself."""
+    h = hashlib.sha256()
+    h.update(b"" if observations is None else observations.to_csv(index=False).encode())
+    for p in godt_paths:
+        h.update(p.name.encode() + sha256_file(p).encode())
+    h.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    for f in sorted(q for c in _CODE for q in ([c] if c.is_file() else c.glob("*.py"))):
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()
+
+
+def _reusable(out_dir: Path, key: str) -> bool:
+    try:
+        manifest = json.loads((out_dir / "forensics_manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return manifest.get("inputs_key") == key and all((out_dir / f).exists() for f in OUTPUTS) and all(
+        (out_dir / f).exists() for f in manifest.get("charts", []))
+
+
 def run_forensics(observations: pd.DataFrame | None, godt_paths: list[Path], out_dir: Path, *,
                   country: str = "China", min_run: int | None = None, measure: str = "actual_dd",
-                  charts: bool = True) -> pd.DataFrame:
+                  charts: bool = True, reuse: bool = False) -> pd.DataFrame:
     """Run every check; write forensics.csv, forensics_benchmark.csv, forensics_ratios.csv,
     forensics_manifest.json and (``charts``) PNG charts into ``out_dir``; return forensics.csv.
 
     ``observations`` is the table of ``analysis.data.ingest.tidy_observations`` (or None);
     ``godt_paths`` GODT exports read with ``read_godt_many`` (later files win). ``min_run`` is the
     minimum run of consecutive positive years for a benchmark country (default: the target's length).
+    ``reuse``: when ``out_dir`` already holds the outputs of exactly these inputs (same
+    ``inputs_key``, recorded in the manifest: observations, GODT file hashes, settings, forensics
+    code), read them back instead of recomputing.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     godt_paths = [Path(p) for p in godt_paths]
+    key = inputs_key(observations, godt_paths, country=country, min_run=min_run, measure=measure,
+                     charts=charts)
+    if reuse and _reusable(out_dir, key):
+        return pd.read_csv(out_dir / "forensics.csv")
     godt = read_godt_many(godt_paths) if godt_paths else pd.DataFrame(columns=["country", "year", measure])
     rows: list[dict] = []
     benches, fitted = [], {}
@@ -295,16 +330,18 @@ def run_forensics(observations: pd.DataFrame | None, godt_paths: list[Path], out
     write_csv(bench_all, out_dir / "forensics_benchmark.csv")
     write_csv(ratio_table, out_dir / "forensics_ratios.csv")
     write_csv(result, out_dir / "forensics.csv")
-    write_json({
+    chart_files = []
+    if charts:
+        from analysis.forensics import charts as charts_mod
+
+        chart_files = charts_mod.write_charts(fitted, ratio_table, out_dir, country)
+    write_json({  # written last: its inputs_key marks a complete set of outputs
         "godt_files": {p.name: sha256_file(p) for p in godt_paths},
         "observations_rows": 0 if observations is None else int(len(observations)),
         "target_series": {k: years_label(v[0].index) for k, v in fitted.items()},
         "country": country, "measure": measure, "min_run": min_run,
+        "inputs_key": key, "charts": chart_files,
     }, out_dir / "forensics_manifest.json")
-    if charts:
-        from analysis.forensics import charts as charts_mod
-
-        charts_mod.write_charts(fitted, ratio_table, out_dir, country)
     return result
 
 

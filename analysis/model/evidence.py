@@ -158,8 +158,12 @@ def _bounds(row, rules: dict, transform) -> tuple[str, float, float, float]:
         return "interval", -INF, transform(hi), extra
     x = transform(v)
     if row.unit == "share" and v >= 1 - SHARE_EPS:  # "100%": censored, not a point at a clip
+        if row.qualifier == "under":  # "under 100%" says only that the share is below 1
+            return "interval", -INF, transform(1 - SHARE_EPS), extra
         return "interval", transform(1 - SHARE_EPS), INF, extra
     if row.unit == "share" and v <= SHARE_EPS:
+        if row.qualifier == "over":  # "over 0%": only that the share is above 0
+            return "interval", transform(SHARE_EPS), INF, extra
         return "interval", -INF, transform(SHARE_EPS), extra
     if row.qualifier == "over":
         return "interval", x, INF, extra

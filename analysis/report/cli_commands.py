@@ -79,7 +79,7 @@ def report(
         godt_found = bool(godt_paths)
         t2 = time.perf_counter()
         try:
-            run_checks(obs, godt_paths, forensics_out, charts=True)
+            run_checks(obs, godt_paths, forensics_out, charts=True, reuse=True)
         except ValueError as exc:
             _err(f"forensic checks: {exc}; report not written")
             raise typer.Exit(cli.EXIT_DATA) from None
