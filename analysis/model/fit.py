@@ -62,6 +62,7 @@ class FitResult:
     key: str
     from_cache: bool
     timings: dict = field(default_factory=dict)
+    path: Path | None = None  # the cached idata.nc this fit was saved to or loaded from
 
 
 FIT_CODE = ("model", "data", "scenarios", "io.py", "runtime.py", "__init__.py")  # what a fit depends on
@@ -200,7 +201,7 @@ def run_fit(obs: pd.DataFrame, scenario: Scenario, settings: SamplerSettings,
         idata = az.from_netcdf(cache_path)
         check_attrs(dict(idata.attrs), attrs, cache_path)
         return FitResult(idata, evidence, scenario, settings, key, True,
-                         {"load_s": round(time.perf_counter() - t0, 2)})
+                         {"load_s": round(time.perf_counter() - t0, 2)}, cache_path)
     idata, timings = _fit_fresh(evidence, scenario, settings, progressbar)
     idata.attrs.update(attrs | {"fit_key": key, "code_version": code_version()})
     if use_cache:
@@ -213,7 +214,8 @@ def run_fit(obs: pd.DataFrame, scenario: Scenario, settings: SamplerSettings,
             tmp.replace(cache_path)
         finally:
             tmp.unlink(missing_ok=True)
-    return FitResult(idata, evidence, scenario, settings, key, False, timings)
+    return FitResult(idata, evidence, scenario, settings, key, False, timings,
+                     cache_path if use_cache else None)
 
 
 def _fit_fresh(evidence, scenario: Scenario, settings: SamplerSettings, progressbar: bool):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 from analysis import __version__
@@ -74,7 +75,10 @@ def write_fit_outputs(result: FitResult, out_dir: Path, inputs: dict) -> dict:
     try:
         nc_tmp = temp_path_beside(out_dir / "idata.nc")
         staged.append((nc_tmp, out_dir / "idata.nc"))
-        result.idata.to_netcdf(nc_tmp)
+        if result.path is not None and Path(result.path).exists():
+            shutil.copyfile(result.path, nc_tmp)  # the cached file is this idata, already serialized
+        else:
+            result.idata.to_netcdf(nc_tmp)
         for name, text in texts.items():
             tmp = temp_path_beside(out_dir / name)
             staged.append((tmp, out_dir / name))
