@@ -232,7 +232,11 @@ def _fit_fresh(evidence, scenario: Scenario, settings: SamplerSettings, progress
             pm.compute_log_likelihood(idata, progressbar=False)
             prior = pm.sample_prior_predictive(draws=settings.prior_draws, random_seed=settings.seed)
             idata.extend(prior)
-            pm.sample_posterior_predictive(idata, random_seed=settings.seed, extend_inferencedata=True,
+            # var_names explicit: without it PyMC 5.28 appends the observed variables to
+            # model.observed_RVs again whenever idata has observed_data (it compares names with
+            # variables), and the shared model's log density can no longer be built
+            pm.sample_posterior_predictive(idata, var_names=[v.name for v in model.observed_RVs],
+                                           random_seed=settings.seed, extend_inferencedata=True,
                                            progressbar=False)
         t3 = time.perf_counter()
     for group in ("posterior", "sample_stats"):
