@@ -109,3 +109,6 @@ def test_mode_search_uses_nutpies_compiled_density(quick_report, observations):
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-7, atol=1e-9)
     # the data really changed what nutpie computes
     assert abs(NutpieLogp(compiled)(x)[0] - logp) > 1.0
+    # a point of the wrong size is an error, never a silent -inf that would end the mode search
+    with pytest.raises(RuntimeError, match=r"failed \(return code -1\) at a point of dimension 3"):
+        NutpieLogp(swapped)(np.zeros(3))

@@ -192,6 +192,9 @@ def test_second_report_reuses_fit_and_says_when_godt_is_absent(quick_report, tmp
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert m["from_cache"] is True
     assert (out / "gap_by_period.csv").read_bytes() == before
+    # the report's idata.nc is the cached fit's file, copied byte for byte (not re-serialized)
+    cached = quick_report.cache / m["fit_key"] / "idata.nc"
+    assert sha256_file(out / "idata.nc") == sha256_file(cached)
     page = (out / "index.html").read_text(encoding="utf-8")
     assert f"GODT exports not found in {empty}" in page
     assert "multi-country benchmark" in page

@@ -98,11 +98,15 @@ class NutpieLogp:
 
     def __call__(self, x):
         x = np.ascontiguousarray(x, dtype="float64")
-        grad, logp = np.zeros(self.n), np.zeros(1)
-        rc = self._fn(self.n, x.ctypes.data_as(self._ptr), grad.ctypes.data_as(self._ptr),
+        grad, logp = np.zeros(x.size), np.zeros(1)
+        # the function checks the dimension it is given before touching the arrays
+        rc = self._fn(x.size, x.ctypes.data_as(self._ptr), grad.ctypes.data_as(self._ptr),
                       logp.ctypes.data_as(self._ptr), self._user_data.ctypes.data)
-        if rc != 0:  # 3, 4: non-finite gradient or density; 1: error inside
+        if rc in (3, 4):  # non-finite gradient or density: the search steps away from here
             return -np.inf, grad
+        if rc != 0:  # 1: an exception inside the compiled function; -1: wrong dimension
+            raise RuntimeError(f"nutpie's compiled log density failed (return code {rc}) at a point "
+                               f"of dimension {x.size}")
         return logp[0], grad
 
 
