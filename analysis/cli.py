@@ -199,6 +199,35 @@ def forensics(
     typer.echo(f"wrote {out}/forensics.csv ({len(result)} rows)")
 
 
+@app.command("donor-yield")
+def donor_yield(
+    godt: list[Path] = typer.Option(None, "--godt", help="GODT export (repeatable). "
+                                    "Default: the exports in ../shared/data/godt when present."),
+    min_donors: float = typer.Option(50, "--min-donors", help="Leave out country-years with fewer "
+                                     "utilized deceased donors."),
+) -> None:
+    """Organs transplanted per utilized deceased donor over the GODT country-years: the summary
+    baseline.toml records as the rationale of supply.organs_per_donor."""
+    import json
+
+    from analysis.data.godt import read_godt_many
+    from analysis.forensics.donor_yield import organs_per_utilized_donor, summary
+    from analysis.io import sha256_file
+
+    paths = list(godt or sorted(SHARED_GODT.glob("*.csv")))
+    if not paths:
+        _err("no GODT export: pass --godt PATH")
+        raise typer.Exit(1)
+    for p in paths:
+        if not p.is_file():
+            _err(f"{p}: GODT export not found")
+            raise typer.Exit(1)
+    out = summary(organs_per_utilized_donor(read_godt_many(paths), min_donors))
+    out["exports"] = {p.name: sha256_file(p) for p in paths}
+    out["min_donors"] = min_donors
+    typer.echo(json.dumps(out, indent=2))
+
+
 # reports and notebooks (analysis/report/cli_commands.py)
 from analysis.report.cli_commands import notebooks as _notebooks  # noqa: E402
 from analysis.report.cli_commands import report as _report  # noqa: E402

@@ -45,9 +45,12 @@ def test_fixture_rows_mapping(tmp_path, baseline):
     # cumulative "over 18,000" donors 2010-2018: a lower-censored sum
     assert rows.loc["don-2", ["mode", "cumulative", "year", "year_end"]].tolist() == ["interval", True, 2010, 2018]
     assert rows.loc["don-2", "hi"] == INF
-    # share of living-related transplants: living / volume on the logit scale
-    assert rows.loc["liv-1", ["quantity", "denominator"]].tolist() == ["living", "volume"]
-    assert rows.loc["liv-1", "lo"] == pytest.approx(np.log(0.1203 / (1 - 0.1203)))
+    # share of living-related transplants: living / volume on the logit scale, tested against the
+    # counts under the baseline (evidence.shares.role = "tested"), so not a likelihood row
+    assert "liv-1" not in rows.index and "liv-1" not in set(ev.excluded["obs_id"])
+    tested = ev.tested.set_index("obs_id")
+    assert tested.loc["liv-1", ["quantity", "denominator"]].tolist() == ["living", "volume"]
+    assert tested.loc["liv-1", "lo"] == pytest.approx(np.log(0.1203 / (1 - 0.1203)))
     assert list(ev.years) == list(range(2000, 2019))  # latest single-year observation: 2018
 
 
@@ -108,7 +111,7 @@ def test_shares_at_0_or_1_keep_their_qualifier(tmp_path, baseline):
                                         qualifier=qualifier))
 
     cases = {0: (1, "under"), 1: (1, "exact"), 2: (1, "over"), 3: (0, "over"), 4: (0, "exact"), 5: (0, "under")}
-    rows = evidence_for(tmp_path, [share(i, v, q) for i, (v, q) in cases.items()], baseline).rows.set_index("obs_id")
+    rows = evidence_for(tmp_path, [share(i, v, q) for i, (v, q) in cases.items()], baseline).tested.set_index("obs_id")
     hi_cut, lo_cut = np.log((1 - SHARE_EPS) / SHARE_EPS), np.log(SHARE_EPS / (1 - SHARE_EPS))
     expected = {0: (-INF, hi_cut), 1: (hi_cut, INF), 2: (hi_cut, INF),
                 3: (lo_cut, INF), 4: (-INF, lo_cut), 5: (-INF, lo_cut)}
@@ -194,5 +197,45 @@ def test_evidence_rows_on_shipped_data(baseline):
     assert ev.excluded["reason"].str.len().min() > 10
     assert not set(ev.rows["obs_id"]) & set(ev.excluded["obs_id"])
     used = set(ev.rows["target"])
-    assert {"volume", "executions", "donors", "living", "shares"} <= used
+    assert {"volume", "executions", "donors", "living"} <= used and "shares" not in used
+    # the share statements are tested against the counts, not used (baseline role "tested")
+    assert len(ev.tested) > 10 and not set(ev.tested["obs_id"]) & (set(ev.rows["obs_id"]) | set(ev.excluded["obs_id"]))
     assert isinstance(ev.rows, pd.DataFrame)
+
+
+@pytest.mark.parametrize("role", ["tested", "evidence", "exclude"])
+def test_share_role_decides_where_a_statement_goes(tmp_path, baseline, role):
+    ev = evidence_for(tmp_path, [], baseline.with_overrides({"evidence.shares.role": role}))
+    in_rows = "liv-1" in set(ev.rows["obs_id"])
+    in_tested = not ev.tested.empty and "liv-1" in set(ev.tested["obs_id"])
+    reasons = ev.excluded.set_index("obs_id")["reason"].to_dict()
+    assert (in_rows, in_tested, "liv-1" in reasons) == {
+        "tested": (False, True, False), "evidence": (True, False, False), "exclude": (False, False, True)}[role]
+    if role == "exclude":
+        assert reasons["liv-1"] == "share statements excluded by the scenario (evidence.shares.role)"
+
+
+def test_partial_year_share_keeps_its_qualifier(tmp_path, baseline):
+    """'under 54%' for part of a year is a share below 0.54 (the old code applied the partial-year
+    rule first and read it as 'at least 54%')."""
+    extra = [("living_and_share", obs("liv-9", "share_executed_prisoners", 2014, 0.54, "share", "reported", "S-OFF",
+                 "under 54%", qualifier="under", flag="partial_year", denominator="organs transplanted"))]
+    ev = evidence_for(tmp_path, extra, baseline.with_overrides({"evidence.shares.role": "evidence"}))
+    row = ev.rows.set_index("obs_id").loc["liv-9"]
+    assert (row["mode"], row["lo"]) == ("interval", -INF)
+    assert row["hi"] == pytest.approx(np.log(0.54 / 0.46))
+
+
+def test_partial_year_count_under_a_figure_is_excluded(tmp_path, baseline):
+    extra = [("volumes", obs("vol-9", "official_total", 2017, 5000, "transplants", "reported", "S-OFF",
+                             "under 5000", qualifier="under", flag="partial_year"))]
+    ev = evidence_for(tmp_path, extra, baseline)
+    assert ev.excluded.set_index("obs_id").loc["vol-9", "reason"] == (
+        "a partial-year count 'under' a figure bounds no full-year count")
+
+
+def test_projection_is_not_a_measurement(tmp_path, baseline):
+    extra = [("volumes", obs("vol-8", "official_total", 2017, 20000, "transplants", "reported", "S-OFF",
+                             "expected to exceed 20000", qualifier="over", flag="projection"))]
+    ev = evidence_for(tmp_path, extra, baseline)
+    assert ev.excluded.set_index("obs_id").loc["vol-8", "reason"] == "flag projection excluded by the scenario"

@@ -31,7 +31,8 @@ def test_shipped_scenarios_resolve():
 def test_extends_overrides_single_keys():
     base, alt = load_scenario("baseline"), load_scenario("maximal_supply")
     assert alt.get("declared.prisoner_source_until") == 2030
-    assert alt.get("supply.share_executed_used") == {"dist": "Beta", "alpha": 50.0, "beta": 1.0}
+    assert alt.get("supply.share_executed_used") == {"dist": "Fixed", "value": 1.0}
+    assert alt.get("supply.max_organs_per_executed") == 8.0
     # untouched keys are inherited
     assert alt.get("latent") == base.get("latent")
     assert alt.get("evidence.executions.independent.noise") == base.get("evidence.executions.independent.noise")
@@ -70,6 +71,16 @@ BAD = {
                         "bad.toml: extends: extends 'nonexistent', which does not exist; shipped scenarios: "),
     "toml syntax": ('extends = "baseline"\n[supply\n', "bad.toml: (top level): TOML syntax error: "),
     "incomplete without extends": ('name = "lonely"\n', "bad.toml: description: missing key (not set here nor in any scenario it extends)"),
+    "ceiling zero": ('extends = "baseline"\n[supply]\nmax_organs_per_executed = 0\n',
+                     "bad.toml: supply.max_organs_per_executed: expected a number > 0, found 0"),
+    "ceiling negative": ('extends = "baseline"\n[supply]\nmax_organs_per_executed = -3.0\n',
+                         "bad.toml: supply.max_organs_per_executed: expected a number > 0, found -3.0"),
+    "unknown share role": ('extends = "baseline"\n[evidence.shares]\nrole = "fill_the_gap"\n',
+                           "bad.toml: evidence.shares.role: expected one of 'tested', 'evidence', 'exclude', found 'fill_the_gap'"),
+    "yield step negative sd": ('extends = "baseline"\n[supply]\nprisoner_yield_step = { dist = "LogNormal", mu = -2.3, sigma = -0.5 }\n',
+                               "bad.toml: supply.prisoner_yield_step.sigma: "),
+    "donor step negative sd": ('extends = "baseline"\n[supply]\norgans_per_donor_step = { dist = "HalfNormal", sigma = -1 }\n',
+                               "bad.toml: supply.organs_per_donor_step.sigma: "),
 }
 
 

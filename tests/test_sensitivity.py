@@ -110,7 +110,7 @@ def test_parse_vary_values_and_errors():
     assert v.key == "supply.organs_per_donor.mu" and v.values == (0.9, 1.03, 1.2) and v.numeric
     assert grid.parse_vary("declared.prisoner_source_until=2014,2016").values == (2014, 2016)
     assert grid.parse_vary("evidence.rules.capacity_as=upper_bound,estimate").values == ("upper_bound", "estimate")
-    assert grid.parse_vary("evidence.shares.include=true,false").values == (True, False)
+    assert grid.parse_vary("evidence.rules.collapse_repeats=true,false").values == (True, False)
     for bad, msg in [("supply.organs_per_donor.mu", "expected KEY=V1,V2"), ("=1,2", "malformed key"),
                      ("a..b=1", "malformed key"), ("x=1,,2", "empty value"), ("x=1,1", "repeated value"),
                      ("x=nan", "not a finite number")]:

@@ -1,8 +1,11 @@
 """The PyMC graph: latent yearly quantities, declared supply, gap, and the likelihood rows.
 
 Notation (docs/model.md): Vd deceased-donor transplants, L living-donor transplants,
-V = Vd + L, E executions, D voluntary deceased donors, P = E * u * y_e organs from executed
-prisoners, S = P * 1[t <= until] + D * y_d + L, gap G = V - S.
+V = Vd + L, E executions, D voluntary deceased donors. Organs per executed person
+c_t = c_max * softmin(u * y_e * exp(w_t) / c_max, 1) (w a random walk from 0, c_max the ceiling);
+prisoner capacity K_t = E_t * c_t; prisoner organs used P_t = Vd_t * softmin(K_t / Vd_t, 1) <= Vd_t;
+organs per donor y_d,t = y_d * exp(v_t). Declared supply S = K * 1[t <= until] + D * y_d,t + L,
+gap G = V - S (signed: negative where the declared sources could have supplied more).
 """
 
 from __future__ import annotations
@@ -93,6 +96,20 @@ def _one_hot(index: np.ndarray, size: int) -> np.ndarray:
     return np.eye(size)[index]
 
 
+def soft_min_one(log_r):
+    """log of a smooth min(r, 1) given log r: -softplus(-k log r)/k, never above min(log r, 0)."""
+    return -pt.softplus(-SHARE_SATURATION * log_r) / SHARE_SATURATION
+
+
+def _drift(name: str, spec: dict, data: dict, n: int, dims: str):
+    """A multiplicative drift exp(w_t) with w_0 = 0 and w_t - w_{t-1} ~ N(0, step), non-centred
+    (the drifts are weakly identified, where a centred walk would make a funnel); a Fixed step of
+    0 gives a constant."""
+    step = prior(f"{name}_step", spec, data)
+    z = pm.Normal(f"{name}_z", 0.0, 1.0, shape=n - 1)
+    return pt.exp(pt.concatenate([pt.zeros(1), pt.cumsum(step * z)]))
+
+
 def _random_walk(name: str, cfg: dict, data: dict, steps: int, dims: str):
     step = prior(f"{name}_step", cfg["step"], data)
     init = prior_dist(f"{name}_init", cfg["init"], data, f"latent.{name}.init")
@@ -156,18 +173,29 @@ def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
         mix_liv = pm.Dirichlet("organ_mix_living", a=data["organ_mix_living__a"], dims="organ")
 
         vd, liv, ex = pt.exp(log_vd), pt.exp(log_l), pt.exp(log_e)
-        donors = pt.concatenate([pt.zeros(len(years) - len(d_years)), pt.exp(log_d)])
-        prisoner = ex * u * y_e
+        n_pre = len(years) - len(d_years)
+        donors = pt.concatenate([pt.zeros(n_pre), pt.exp(log_d)])
+        # organs per executed person (all executed), drifting in time, never above the ceiling
+        c_max = data["max_organs_per_executed"]
+        raw = u * y_e * _drift("prisoner_yield", sup["prisoner_yield_step"], data, len(years), "year")
+        c_t = pm.Deterministic("organs_per_executed_t", c_max * pt.exp(soft_min_one(pt.log(raw / c_max))),
+                               dims="year")
+        capacity = pm.Deterministic("prisoner_capacity", ex * c_t, dims="year")
+        # organs actually taken from executed prisoners cannot exceed the deceased-donor volume
+        prisoner = pm.Deterministic("prisoner_organs", vd * pt.exp(soft_min_one(pt.log(capacity / vd))),
+                                    dims="year")
+        y_d_t = y_d * _drift("donor_yield", sup["organs_per_donor_step"], data, len(d_years), "donor_year")
+        y_d_all = pm.Deterministic("organs_per_donor_t", pt.concatenate([pt.zeros(n_pre), y_d_t]), dims="year")
         volume = pm.Deterministic("volume", vd + liv, dims="year")
         pm.Deterministic("deceased_volume", vd, dims="year")
         pm.Deterministic("living", liv, dims="year")
         pm.Deterministic("executions", ex, dims="year")
         pm.Deterministic("donors", donors, dims="year")
-        p_decl = pm.Deterministic("prisoner_organs_declared", prisoner * data["declared_prisoner_mask"], dims="year")
-        d_org = pm.Deterministic("donor_organs", donors * y_d, dims="year")
+        p_decl = pm.Deterministic("prisoner_organs_declared", capacity * data["declared_prisoner_mask"], dims="year")
+        d_org = pm.Deterministic("donor_organs", donors * y_d_all, dims="year")
         supply = pm.Deterministic("supply", p_decl + d_org + liv, dims="year")
         pm.Deterministic("gap", volume - supply, dims="year")
-        quantities = pt.stack([volume, vd, liv, ex, donors * k, donors * y_d * k, prisoner])
+        quantities = pt.stack([volume, vd, liv, ex, donors * k, d_org * k, prisoner])
         flat_q, n_q = quantities.ravel(), len(QUANTITIES)
 
         if len(cd["q"]):
@@ -198,13 +226,14 @@ def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
             # log p = log r - softplus(k log r)/k, written as -softplus(-k log r)/k (the same
             # number) so that log(1 - p) stays finite when r >> 1 instead of rounding p to 1
             log_r = pt.log(num) - pt.log(den)
-            log_p = -pt.softplus(-SHARE_SATURATION * log_r) / SHARE_SATURATION
+            log_p = soft_min_one(log_r)
             # row kinds decided by the values (not fixed in the graph): a simulated share that
             # rounds to 0 or 1 becomes censored (evidence.SHARE_EPS) in a model compiled for points
             is_bound = pt.as_tensor(sd["is_bound"].astype(float))
             sigma = is_bound * data["lower_bound_softness"] + (1.0 - is_bound) * pt.sqrt(
                 data["share_noise"] ** 2 + data["share_extra"] ** 2)
-            pm.CustomDist("obs_share", log_p - pt.log1mexp(log_p), sigma, data["share_hi"],
+            share_bias = prior("share_bias", scenario.get("evidence.shares.bias"), data)
+            pm.CustomDist("obs_share", log_p - pt.log1mexp(log_p) + share_bias, sigma, data["share_hi"],
                           logp=censored_normal_logp, random=censored_normal_random,
                           observed=data["share_lo"], dims="share_obs")
     return model

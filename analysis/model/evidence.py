@@ -8,7 +8,7 @@ excluded with a stated reason. Both tables are kept so reports can show what was
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,9 @@ class Evidence:
     years: np.ndarray
     rows: pd.DataFrame  # one per likelihood row
     excluded: pd.DataFrame  # obs_id, family, series, year, reason
+    # share statements tested against the counts (evidence.shares.role = "tested"): described like
+    # share rows (quantity, denominator, mode, lo, hi on the logit scale) but outside the likelihood
+    tested: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _end_year(obs: pd.DataFrame, scenario: Scenario) -> int:
@@ -138,7 +141,9 @@ def _bounds(row, rules: dict, transform) -> tuple[str, float, float, float]:
     """(mode, lo, hi, extra_sd) on the transformed scale. mode: point | interval | bound."""
     v, lo, hi = row.value, row.low, row.high
     extra = rules["approx_extra_sd"] if row.qualifier == "approx" else 0.0
-    partial = "partial_year" in str(row.flag).split(";")
+    # a count for part of a year is a lower bound of the year's count; a share for part of a year
+    # is still a share (its qualifier decides), so the partial-year rule applies to counts only
+    partial = "partial_year" in str(row.flag).split(";") and row.unit != "share"
     bound_kind = row.kind in ("lower_bound", "upper_bound") or (
         row.kind == "capacity" and rules["capacity_as"] == "upper_bound") or partial
     if bound_kind:
@@ -212,6 +217,8 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None
             exclude([r.obs_id], "capacity figures excluded by the scenario")
         elif "partial_year" in row_flags and rules["partial_year_as"] == "exclude":
             exclude([r.obs_id], "partial-year figures excluded by the scenario")
+        elif "partial_year" in row_flags and r.unit != "share" and r.qualifier == "under":
+            exclude([r.obs_id], "a partial-year count 'under' a figure bounds no full-year count")
     live = obs[~obs["obs_id"].isin(excluded)]
     end = _end_year(live, scenario)
     years = np.arange(start, end + 1)
@@ -230,7 +237,7 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None
             exclude([obs_id], reason)
     live = obs[~obs["obs_id"].isin(excluded)]
 
-    records = []
+    records, tested = [], []
     donation_start = scenario.get("declared.donation_start")
     for r in live.itertuples():
         group = GROUP_OF_KIND.get(r.source_kind, "independent")
@@ -238,19 +245,24 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None
                                for f in r.flag.split(";") if f] or [1.0]))
         base = dict(obs_id=r.obs_id, family=r.family, series=r.series, source_id=r.source_id,
                     year=int(r.year), year_end=int(r.year_end), kind=r.kind, group=group,
-                    cumulative=r.kind == "cumulative", noise_scale=scale, organ=r.organ)
+                    cumulative=r.kind == "cumulative", noise_scale=scale, organ=r.organ,
+                    qualifier=r.qualifier)
         if r.unit == "share":
-            if not scenario.get("evidence.shares.include"):
-                exclude([r.obs_id], "share statements excluded by the scenario")
+            role = scenario.get("evidence.shares.role")
+            if role == "exclude":
+                exclude([r.obs_id], "share statements excluded by the scenario (evidence.shares.role)")
                 continue
             num, den, why = _share_parts(r, scenario)
             if num is None:
                 exclude([r.obs_id], why)
                 continue
             mode, lo, hi, extra = _bounds(r, rules, _logit)
-            records.append(base | dict(likelihood="share", target="shares", quantity=num,
-                                       denominator=den, mode=mode, lo=lo, hi=hi, extra_sd=extra,
-                                       part_pool="all"))
+            rec = base | dict(likelihood="share", target="shares", quantity=num, denominator=den,
+                              mode=mode, lo=lo, hi=hi, extra_sd=extra, part_pool="all")
+            if role == "tested":  # a claim about composition: tested against the counts, not used
+                tested.append(rec)
+                continue
+            records.append(rec)
             continue
         target, quantity, why = _target(r)
         if target is None:
@@ -276,4 +288,7 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None
             rows = rows.set_index("obs_id").loc[[i for i in only if i in set(rows["obs_id"])]].reset_index()
     ex = obs[obs["obs_id"].isin(excluded)][["obs_id", "family", "series", "source_id", "year"]].copy()
     ex["reason"] = ex["obs_id"].map(excluded)
-    return Evidence(years=years, rows=rows, excluded=ex.reset_index(drop=True))
+    tested_df = pd.DataFrame.from_records(tested)
+    if not tested_df.empty:
+        tested_df["value"] = tested_df["obs_id"].map(obs.set_index("obs_id")["value"])
+    return Evidence(years=years, rows=rows, excluded=ex.reset_index(drop=True), tested=tested_df)

@@ -71,7 +71,12 @@ def prior_specs(evidence: Evidence, scenario: Scenario) -> dict[str, dict]:
     for name in LATENTS:
         out[f"{name}_step"] = lat[name]["step"]
         out[f"{name}_init"] = lat[name]["init"]
-    return out | {name: sup[name] for name in SUPPLY}
+    out |= {name: sup[name] for name in SUPPLY}
+    out["prisoner_yield_step"] = sup["prisoner_yield_step"]
+    out["donor_yield_step"] = sup["organs_per_donor_step"]
+    if len(design(evidence, "share")["q"]):
+        out["share_bias"] = scenario.get("evidence.shares.bias")
+    return out
 
 
 def model_inputs(evidence: Evidence, scenario: Scenario) -> dict[str, np.ndarray]:
@@ -81,6 +86,7 @@ def model_inputs(evidence: Evidence, scenario: Scenario) -> dict[str, np.ndarray
         out |= prior_inputs(name, spec)
     for pool in ("all", "living"):
         out[f"organ_mix_{pool}__a"] = np.array([float(scenario.get(f"organ_mix.{pool}.{o}")) for o in ORGANS])
+    out["max_organs_per_executed"] = np.asarray(float(scenario.get("supply.max_organs_per_executed")))
     until = int(scenario.get("declared.prisoner_source_until"))
     out["declared_prisoner_mask"] = (evidence.years <= until).astype(float)
     cd, sd = design(evidence, "count"), design(evidence, "share")

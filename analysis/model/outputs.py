@@ -13,6 +13,7 @@ from pathlib import Path
 
 from analysis import __version__
 from analysis.io import code_version, commit_files, temp_path_beside
+from analysis.model.arithmetic import capacity_gap_by_year, composition_test, executions_required
 from analysis.model.fit import FitResult
 from analysis.model.summarize import (
     diagnostics,
@@ -24,10 +25,16 @@ from analysis.model.summarize import (
 
 def summarize_fit(result: FitResult) -> dict:
     sc = result.scenario
-    periods = periods_resolved(sc.get("years.periods"), result.evidence.years)
+    ev = result.evidence
+    periods = periods_resolved(sc.get("years.periods"), ev.years)
+    c_max = float(sc.get("supply.max_organs_per_executed"))
+    mask = ev.years <= int(sc.get("declared.prisoner_source_until"))
     return {
         "gap_by_year": gap_by_year(result.idata),
         "gap_by_period": gap_by_period(result.idata, periods),
+        "capacity_gap_by_year": capacity_gap_by_year(result.idata, c_max, mask),
+        "executions_required": executions_required(result.idata, ev, c_max, mask),
+        "composition_test": composition_test(result.idata, ev, c_max),
         "diagnostics": diagnostics(result.idata, periods, sc.get("diagnostics")),
         "periods": periods,
     }
@@ -37,7 +44,8 @@ def _csv_text(frame) -> str:
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype.kind == "f":
-            out[col] = out[col].round(4 if col.startswith("p_") or col in ("lo", "hi") else 1)
+            rate = col.startswith("p_") or col in ("lo", "hi") or "share" in col or "organs_per" in col
+            out[col] = out[col].round(4 if rate else 1)
     return out.to_csv(index=False, lineterminator="\n")
 
 
@@ -62,11 +70,16 @@ def write_fit_outputs(result: FitResult, out_dir: Path, inputs: dict) -> dict:
         "diagnostics": summary["diagnostics"],
         "years": [int(ev.years.min()), int(ev.years.max())],
         "periods": [list(p) for p in summary["periods"]],
-        "evidence": {"rows_used": int(len(ev.rows)), "rows_excluded": int(len(ev.excluded))},
+        "evidence": {"rows_used": int(len(ev.rows)), "rows_excluded": int(len(ev.excluded)),
+                     "share_statements_tested": int(len(ev.tested))},
     }
     texts = {
         "gap_by_year.csv": _csv_text(summary["gap_by_year"]),
         "gap_by_period.csv": _csv_text(summary["gap_by_period"]),
+        "capacity_gap_by_year.csv": _csv_text(summary["capacity_gap_by_year"]),
+        "executions_required.csv": _csv_text(summary["executions_required"]),
+        "composition_test.csv": _csv_text(summary["composition_test"]),
+        "evidence_tested.csv": _csv_text(ev.tested),
         "evidence_used.csv": _csv_text(ev.rows),
         "evidence_excluded.csv": _csv_text(ev.excluded),
         "manifest.json": json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n",

@@ -58,8 +58,29 @@ def gap_by_year(idata) -> pd.DataFrame:
     return out[first + [c for c in out.columns if c not in first]]
 
 
+def _flat(da: xr.DataArray, dim: str) -> np.ndarray:
+    return da.stack(sample=("chain", "draw")).transpose(dim, "sample").values
+
+
 def gap_by_period(idata, periods: list[tuple[int, int]]) -> pd.DataFrame:
-    return _summ(period_draws(idata, periods), "period")
+    """Per period: the signed gap summed over its years (``gap_*``, ``p_gap_positive``: spare
+    capacity in one year nets against a shortfall in another), and, per draw, the organs not
+    explained, sum of max(G_t, 0) (``unexplained_*``; organs do not carry over between years), the
+    declared capacity left unused, sum of max(-G_t, 0) (``unused_capacity_*``), and the probability
+    that at least one year of the period has G_t > 0 (``p_any_year_positive``)."""
+    out = _summ(period_draws(idata, periods), "period")
+    gap = idata.posterior["gap"]
+    labels = [f"{a}-{b}" for a, b in periods]
+    for name, da in (("unexplained", gap.clip(min=0)), ("unused_capacity", (-gap).clip(min=0))):
+        flat = np.stack([_flat(da.sel(year=slice(a, b)).sum("year").expand_dims(p=[0]), "p")[0]
+                         for a, b in periods])
+        out[f"{name}_median"] = np.median(flat, axis=1)
+        for q_name, q in QUANTILES.items():
+            out[f"{name}_{q_name}"] = np.quantile(flat, q, axis=1)
+    out["p_any_year_positive"] = [float((_flat(gap.sel(year=slice(a, b)), "year") > 0).any(axis=0).mean())
+                                  for a, b in periods]
+    out["period"] = labels
+    return out
 
 
 def diagnostics(idata, periods: list[tuple[int, int]], limits: dict) -> dict:

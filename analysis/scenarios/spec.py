@@ -52,6 +52,10 @@ TARGETS = ["volume", "executions", "donors", "living"]
 GROUPS = ["official", "international", "independent"]
 ORGANS = ["kidney", "liver", "heart", "lung", "other"]
 LATENTS = ["deceased_volume", "executions", "donors", "living"]
+# how official statements of source shares enter (docs/model.md, "Composition claims"):
+# tested = compared with the counts, outside the likelihood; evidence = in the likelihood (the
+# pre-2026-12 reading, kept for comparison); exclude = left out
+SHARE_ROLES = ("tested", "evidence", "exclude")
 
 _evidence_class = {"include": Leaf("bool"), "bias": PRIOR, "noise": PRIOR}
 
@@ -65,11 +69,13 @@ SPEC: dict[str, Any] = {
     "supply": {
         "share_executed_used": PRIOR, "organs_per_executed": PRIOR, "organs_per_donor": PRIOR,
         "donor_report_inflation": PRIOR,
+        "max_organs_per_executed": Leaf("pos_float"), "prisoner_yield_step": PRIOR,
+        "organs_per_donor_step": PRIOR,
     },
     "organ_mix": {g: {o: Leaf("pos_float") for o in ORGANS} for g in ["all", "living"]},
     "evidence": {
         **{t: {g: dict(_evidence_class) for g in GROUPS} for t in TARGETS},
-        "shares": {"include": Leaf("bool"), "noise": Leaf("pos_float")},
+        "shares": {"role": Leaf("choice", SHARE_ROLES), "bias": PRIOR, "noise": Leaf("pos_float")},
         "rules": {
             "capacity_as": Leaf("choice", ("upper_bound", "estimate", "exclude")),
             "lower_bound_softness": Leaf("pos_float"),
