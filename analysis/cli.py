@@ -136,10 +136,12 @@ def _print_fit(manifest: dict, out: Path) -> None:
     per = manifest["summary"]["gap_by_period"]
     src = "loaded from cache" if manifest["from_cache"] else f"fitted in {manifest['timings']}"
     typer.echo(f"{src}; key {manifest['fit_key']}")
-    typer.echo(f"organs not explained by declared sources under scenario {manifest['scenario']['name']}:")
+    typer.echo(f"organs not explained by declared sources under scenario {manifest['scenario']['name']} "
+               "(sum over the years of max(gap, 0); signed gap beside it):")
     for r in per.itertuples():
-        typer.echo(f"  {r.period}: median {r.gap_median:,.0f}  90% interval [{r.gap_q05:,.0f}, "
-                   f"{r.gap_q95:,.0f}]  P(gap > 0) = {r.p_gap_positive:.2f}")
+        typer.echo(f"  {r.period}: median {r.unexplained_median:,.0f}  90% interval [{r.unexplained_q05:,.0f}, "
+                   f"{r.unexplained_q95:,.0f}]; signed gap median {r.gap_median:,.0f} "
+                   f"[{r.gap_q05:,.0f}, {r.gap_q95:,.0f}], P(signed gap > 0) = {r.p_gap_positive:.2f}")
     status = "passed" if d["passed"] else "FAILED: " + ", ".join(k for k, v in d["checks"].items() if not v)
     typer.echo(f"diagnostics {status} (max R-hat {d['max_rhat']}, min ESS bulk {d['min_ess_bulk']}, "
                f"tail {d['min_ess_tail']}, divergences {d['divergences']})")

@@ -54,8 +54,9 @@ def test_fit_writes_outputs_and_reuses_cache(mocked, raw_dir, tmp_path):
     out = tmp_path / "out"
     first = runner.invoke(app, fit_args(raw_dir, out))
     assert first.exit_code == 0, first.stdout + first.stderr
-    assert "organs not explained by declared sources under scenario baseline:" in first.stdout
-    for name in ["idata.nc", "gap_by_year.csv", "gap_by_period.csv", "manifest.json",
+    assert "organs not explained by declared sources under scenario baseline (sum over the years of max(gap, 0)" in first.stdout
+    for name in ["idata.nc", "gap_by_year.csv", "gap_by_period.csv", "manifest.json", "capacity_gap_by_year.csv",
+                 "executions_required.csv", "composition_test.csv", "evidence_tested.csv",
                  "evidence_used.csv", "evidence_excluded.csv"]:
         assert (out / name).exists(), name
     gby = pd.read_csv(out / "gap_by_year.csv")

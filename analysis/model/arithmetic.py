@@ -48,23 +48,31 @@ def capacity_gap_by_year(idata, c_max: float, prisoner_mask: np.ndarray) -> pd.D
     return out
 
 
-def _published_executions(evidence: Evidence) -> pd.DataFrame:
-    """Single-year execution figures that entered the model: year, published_min, published_max."""
+PUBLISHED_COLUMNS = ["year", "published_min", "published_max", "recorded_minimum"]
+
+
+def published_executions(evidence: Evidence) -> pd.DataFrame:
+    """Single-year execution figures that entered the model, per year: the lowest and highest
+    estimate or report (ends of ranges included), and the highest recorded minimum (a lower
+    bound such as Amnesty's count of executions it could confirm)."""
     r = evidence.rows
     if r.empty:
-        return pd.DataFrame(columns=["year", "published_min", "published_max"])
+        return pd.DataFrame(columns=PUBLISHED_COLUMNS)
     r = r[(r["quantity"] == "executions") & (r["year"] == r["year_end"])]
     vals = []
     for row in r.itertuples():
+        kind = "minimum" if row.kind == "lower_bound" else "estimate"
         if pd.notna(row.value):
-            vals.append((row.year, float(row.value)))
-        for b in (row.lo, row.hi):  # log-scale ends of ranges and bounds (open ends are +-1e3)
-            if abs(b) < 50 and pd.isna(row.value):
-                vals.append((row.year, float(np.exp(b))))
+            vals.append((row.year, kind, float(row.value)))
+        else:  # log-scale ends of a range (open ends are +-1e3)
+            vals += [(row.year, kind, float(np.exp(b))) for b in (row.lo, row.hi) if abs(b) < 50]
     if not vals:
-        return pd.DataFrame(columns=["year", "published_min", "published_max"])
-    f = pd.DataFrame(vals, columns=["year", "v"]).groupby("year")["v"]
-    return pd.DataFrame({"published_min": f.min(), "published_max": f.max()}).reset_index()
+        return pd.DataFrame(columns=PUBLISHED_COLUMNS)
+    f = pd.DataFrame(vals, columns=["year", "kind", "v"])
+    est = f[f["kind"] == "estimate"].groupby("year")["v"]
+    out = pd.DataFrame({"published_min": est.min(), "published_max": est.max()})
+    out = out.join(f[f["kind"] == "minimum"].groupby("year")["v"].max().rename("recorded_minimum"), how="outer")
+    return out.rename_axis("year").reset_index()[PUBLISHED_COLUMNS]
 
 
 def executions_required(idata, evidence: Evidence, c_max: float, prisoner_mask: np.ndarray) -> pd.DataFrame:
@@ -79,7 +87,7 @@ def executions_required(idata, evidence: Evidence, c_max: float, prisoner_mask: 
                      **_quantiles("organs_per_executed", c_t, {"median": 0.5, "q05": 0.05, "q95": 0.95}))
     out["p_required_at_ceiling_exceeds_estimated"] = (at_ceiling > e).mean(axis=1)
     out["p_required_at_yield_exceeds_estimated"] = (at_yield > e).mean(axis=1)
-    return out.merge(_published_executions(evidence), on="year", how="left")
+    return out.merge(published_executions(evidence), on="year", how="left")
 
 
 def _stated(row) -> float:
