@@ -83,3 +83,36 @@ ranked = gby.assign(width_90=gby["gap_q95"] - gby["gap_q05"])[["year", "gap_medi
                                                                  "p_gap_positive"]]
 pd.concat([ranked.nsmallest(3, "width_90").assign(which="narrowest 90% interval"),
            ranked.nlargest(3, "width_90").assign(which="widest 90% interval")]).round(2)
+
+# %% [markdown]
+# ## Checking the arithmetic
+# Executions needed to supply the volume that voluntary and living donors do not cover, at the
+# ceiling on organs per executed person (the most generous reading) and at the posterior yield,
+# beside the estimated executions and the published estimates (docs/model.md, "Outputs").
+
+# %%
+from analysis.report.arithmetic_charts import plot_capacity_gap, plot_executions_required
+
+req = summary["executions_required"]
+style.show(plot_executions_required(req, sc.name))
+
+# %%
+req[req["prisoners_declared"]][["year", "executions_median", "published_min", "published_max", "recorded_minimum",
+                                "required_at_ceiling_median", "required_at_yield_median",
+                                "p_required_at_yield_exceeds_estimated"]].round(2)
+
+# %% [markdown]
+# Organs the declared sources could not have supplied even at their maximum:
+
+# %%
+style.show(plot_capacity_gap(summary["capacity_gap_by_year"], sc.name))
+
+# %% [markdown]
+# ## Official statements of source shares, tested against the counts
+# Implied organs per executed person = stated share × volume / executions; the probability that it
+# exceeds the ceiling is the probability that the statement is arithmetically impossible.
+
+# %%
+summary["composition_test"][["obs_id", "year", "year_end", "stated_share", "qualifier", "model_share_median",
+                             "max_possible_share_median", "implied_organs_per_executed_median",
+                             "p_implied_exceeds_ceiling"]].round(3)
