@@ -26,7 +26,8 @@ import pandas as pd
 
 from analysis.io import commit_files, temp_path_beside
 
-PERIOD_COLUMNS = ["gap_mean", "gap_median", "gap_q05", "gap_q95", "p_gap_positive"]
+PERIOD_COLUMNS = ["gap_mean", "gap_median", "gap_q05", "gap_q95", "p_gap_positive", "unexplained_median",
+                  "unexplained_q05", "unexplained_q95"]
 
 
 def sweep_table(points: list, results: list[dict], keys: list[str], periods: list[str]) -> pd.DataFrame:
