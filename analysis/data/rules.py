@@ -12,12 +12,18 @@ SOURCE_KINDS = [
     "ngo_report", "peer_reviewed", "news", "dataset",
 ]
 
+# origins.csv: who produced a figure (the source is only where it was read; see docs/data.md)
+ORIGINS_FILE = "origins.csv"
+ORIGIN_COLUMNS = ["id", "name", "kind", "affiliation", "notes"]
+ORIGIN_REQUIRED = ["id", "name", "kind"]
+ORIGIN_KINDS = ["official", "registry", "ngo", "academic", "advocacy", "media", "international"]
+
 OBS_COLUMNS = [
     "obs_id", "series", "year", "year_end", "value", "low", "high", "qualifier", "unit", "kind",
-    "organ", "donor_type", "denominator", "source_id", "locator", "quote", "quote_form", "flag",
-    "notes",
+    "organ", "donor_type", "denominator", "source_id", "origin", "locator", "quote", "quote_form",
+    "flag", "notes",
 ]
-OBS_REQUIRED = ["obs_id", "series", "year", "unit", "kind", "source_id", "locator", "quote"]
+OBS_REQUIRED = ["obs_id", "series", "year", "unit", "kind", "source_id", "origin", "locator", "quote"]
 NUMERIC_COLUMNS = ["value", "low", "high"]
 NATURAL_KEY = ["source_id", "series", "year", "year_end", "unit", "kind", "organ", "donor_type"]
 
@@ -44,4 +50,5 @@ YEAR_MAX = 2030
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 SOURCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+ORIGIN_ID_PATTERN = r"^[a-z0-9][a-z0-9_]*$"
 DATE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
