@@ -9,7 +9,7 @@ SOURCE_COLUMNS = [
 SOURCE_REQUIRED = ["source_id", "title", "author", "published", "url", "kind"]
 SOURCE_KINDS = [
     "official_statement", "official_registry", "international_registry",
-    "ngo_report", "peer_reviewed", "news", "dataset",
+    "ngo_report", "peer_reviewed", "news", "dataset", "tertiary",
 ]
 
 # origins.csv: who produced a figure (the source is only where it was read; see docs/data.md)
@@ -29,13 +29,15 @@ NATURAL_KEY = ["source_id", "series", "year", "year_end", "unit", "kind", "organ
 
 # family -> (file name, units allowed in that file)
 FAMILIES: dict[str, tuple[str, list[str]]] = {
-    "volumes": ("volumes.csv", ["transplants", "organs"]),
+    "volumes": ("volumes.csv", ["transplants", "recipients", "organs_transplanted", "organs"]),
     "executions": ("executions.csv", ["executions"]),
-    "donation": ("donation.csv", ["donors", "organs", "transplants"]),
+    "donation": ("donation.csv", ["donors", "organs", "organs_transplanted", "transplants"]),
     "living_and_share": ("living_and_share.csv", ["transplants", "donors", "share"]),
 }
 
-UNITS = ["transplants", "organs", "donors", "executions", "share"]
+# transplants = operations; recipients = patients transplanted; organs = organs donated or procured;
+# organs_transplanted = organs transplanted (what each measures in the model: analysis/model/units.py)
+UNITS = ["transplants", "recipients", "organs_transplanted", "organs", "donors", "executions", "share"]
 KINDS = ["reported", "estimate", "capacity", "lower_bound", "upper_bound", "cumulative"]
 QUALIFIERS = ["exact", "approx", "over", "under"]
 ORGANS = ["all", "kidney", "liver", "heart", "lung", "kidney_liver", "other"]
