@@ -80,7 +80,7 @@ from analysis.model.evidence import build_evidence
 from analysis.scenarios import load_scenario
 
 evidence = build_evidence(obs, load_scenario(os.environ.get("TGAP_SCENARIO", scenario)))
-origin_weights(evidence.rows, evidence.excluded, obs)
+origin_weights(evidence, obs)
 
 # %%
 import importlib.metadata as md

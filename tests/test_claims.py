@@ -240,7 +240,8 @@ def test_origin_weight_table():
     rows = pd.DataFrame({"obs_id": ["a", "d"]})
     excluded = pd.DataFrame({"obs_id": ["b", "c"], "reason": ["relay of claim a (same origin, quantity, years)",
                                                                "years 1990-1990 outside the model range"]})
-    table = claims.origin_weights(rows, excluded, obs)
+    from analysis.model.evidence import Evidence
+    table = claims.origin_weights(Evidence(np.arange(2000, 2001), rows, excluded), obs)
     assert table.to_dict("records") == [
         {"origin": "x", "kind": "ngo", "claims": 1, "rows": 3, "relays_collapsed": 1},
         {"origin": "y", "kind": "official", "claims": 1, "rows": 1, "relays_collapsed": 0},

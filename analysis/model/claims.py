@@ -89,9 +89,11 @@ def collapse_relays(rows: pd.DataFrame) -> dict[str, str]:
     return out
 
 
-def origin_weights(rows: pd.DataFrame, excluded: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
-    """Weight of each origin in an Evidence: origin, kind, claims (likelihood rows kept), rows
-    (observations of that origin in the data), relays collapsed (rows excluded as relays)."""
+def origin_weights(evidence, obs: pd.DataFrame) -> pd.DataFrame:
+    """Weight of each origin in an Evidence (``obs``: the observations it was built from): origin,
+    kind, claims (likelihood rows of the origin), rows (its observations in the data), relays
+    collapsed (its rows excluded as relays of one of its claims)."""
+    rows, excluded = evidence.rows, evidence.excluded
     origin_of = obs.set_index("obs_id")["origin"]
     kind_of = obs.drop_duplicates("origin").set_index("origin")["origin_kind"]
     relay = excluded[excluded["reason"].str.startswith("relay of claim ")]
