@@ -100,6 +100,10 @@ def _row(t: pd.Series, r, published: dict, seed: int, lik: str) -> dict:
     row["source_id"] = f"SIM-{t['source_id']}"
     row["source_kind"] = t["source_kind"]
     row["origin_kind"] = t.get("origin_kind", "")
+    if t["family"] == "donation" and t["unit"] == "organs":
+        # an organs-donated row enters as a bound of the organs transplanted (units.py); the
+        # simulated figure is a draw of that latent, so it is published as organs transplanted
+        row["unit"] = "organs_transplanted"
     row["family"] = t["family"]
     row["quote_form"] = "digits"
     row["flag"] = t["flag"] if isinstance(t["flag"], str) else ""
