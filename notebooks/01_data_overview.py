@@ -66,6 +66,22 @@ conflicts = overview.conflicting_pairs(obs)
 print(f"{len(conflicts)} conflicting pairs")
 conflicts.sort_values("rel_diff", ascending=False).head(30)
 
+# %% [markdown]
+# ## Who produced the figures: the weight of each origin
+# A figure's origin is its producer (`data/raw/origins.csv`), the source only where it was read.
+# Rows with the same origin, quantity, organ, donor type, years and reading are one claim: one
+# row enters the model, the others are relays (analysis/model/claims.py). claims = likelihood
+# rows of the origin in this scenario; rows = its observations in the data; relays collapsed =
+# its rows excluded as relays of one of its claims.
+
+# %%
+from analysis.model.claims import origin_weights
+from analysis.model.evidence import build_evidence
+from analysis.scenarios import load_scenario
+
+evidence = build_evidence(obs, load_scenario(os.environ.get("TGAP_SCENARIO", scenario)))
+origin_weights(evidence, obs)
+
 # %%
 import importlib.metadata as md
 

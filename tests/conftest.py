@@ -19,12 +19,18 @@ SOURCES = [
     ["S-OFF", "Official statement", "Xinhua", "2019-10-09", "http://example.org/a", "", "official_statement", "", ""],
     ["S-NGO", "NGO estimate", "Dui Hua", "2018", "http://example.org/b", "", "ngo_report", "", ""],
 ]
+ORIGINS = [
+    ["nhc", "National Health Commission", "official", "Government of China", ""],
+    ["dui_hua", "Dui Hua Foundation", "ngo", "", ""],
+    ["kgm2016", "Kilgour, Gutmann and Matas (2016 update)", "advocacy", "ETAC (advocacy)", ""],
+]
+ORIGIN_OF_SOURCE = {"S-OFF": "nhc", "S-NGO": "dui_hua"}
 
 
 def obs(obs_id, series, year, value, unit, kind, source, quote, **kw):
     row = dict.fromkeys(rules.OBS_COLUMNS, "")
     row.update(obs_id=obs_id, series=series, year=str(year), value=str(value), unit=unit, kind=kind,
-               source_id=source, locator="para 1", quote=quote)
+               source_id=source, origin=ORIGIN_OF_SOURCE.get(source, ""), locator="para 1", quote=quote)
     row.update({k: str(v) for k, v in kw.items()})
     return [row[c] for c in rules.OBS_COLUMNS]
 
@@ -34,7 +40,8 @@ FAMILY_ROWS = {
         obs("vol-1", "official_total", 2018, 20201, "transplants", "reported", "S-OFF",
             "完成器官移植手术20201例"),
         obs("vol-2", "kgm_update", 2016, "", "transplants", "capacity", "S-NGO",
-            "60,000 to 100,000 organs are transplanted each year", low=60000, high=100000),
+            "60,000 to 100,000 organs are transplanted each year", low=60000, high=100000,
+            origin="kgm2016"),
     ],
     "executions": [
         obs("exe-1", "dui_hua_estimate", 2013, 2400, "executions", "estimate", "S-NGO",
@@ -63,6 +70,7 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
 def write_raw(data_dir: Path) -> Path:
     data_dir.mkdir(parents=True, exist_ok=True)
     write_csv(data_dir / rules.SOURCES_FILE, rules.SOURCE_COLUMNS, SOURCES)
+    write_csv(data_dir / rules.ORIGINS_FILE, rules.ORIGIN_COLUMNS, ORIGINS)
     for family, (name, _) in rules.FAMILIES.items():
         write_csv(data_dir / name, rules.OBS_COLUMNS, FAMILY_ROWS[family])
     return data_dir

@@ -69,6 +69,17 @@ def _mutate_empty_header(d):
     (d / "donation.csv").write_text("", encoding="utf-8")
 
 
+def _mutate_drop_origin(d):
+    rows = rows_of(d / "donation.csv")
+    i = rows[0].index("origin")
+    with open(d / "donation.csv", "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows([r[:i] + r[i + 1:] for r in rows])
+
+
+def _mutate_no_origins(d):
+    (d / "origins.csv").unlink()
+
+
 BAD_INPUTS = {
     "missing file": (_mutate_missing_file, None,
                      ["executions.csv:0:-: file-missing: executions.csv not found in {dir}"]),
@@ -101,13 +112,27 @@ BAD_INPUTS = {
     "quote without figure": (("executions.csv", 2, "quote", "an estimated 2,300 people were executed"), None,
                              ["executions.csv:2:quote: quote-contains-figure: value figure 2400 not found in quote as digits"]),
     "non-UTF-8 bytes": (_mutate_non_utf8, None,
-                        ["executions.csv:2:quote: utf-8: invalid byte 0xe9 at byte 83 of the line"]),
+                        ["executions.csv:2:quote: utf-8: invalid byte 0xe9 at byte 91 of the line"]),
     "unit not allowed in file": (("executions.csv", 2, "unit", "donors"), None,
                                  ["executions.csv:2:unit: allowed-values: 'donors' not one of executions"]),
     "year_end before year": (("donation.csv", 3, "year_end", "2009"), None,
                              ["donation.csv:3:year_end: year<=year_end: year_end=2009 < year=2010"]),
     "share without denominator": (("living_and_share.csv", 2, "denominator", ""), None,
                                   ["living_and_share.csv:2:denominator: denominator-required: share row without a denominator"]),
+    "missing origin": (("volumes.csv", 2, "origin", ""), None,
+                       ["volumes.csv:2:origin: required: empty"]),
+    "unknown origin": (("executions.csv", 2, "origin", "duihua"), None,
+                       ["executions.csv:2:origin: origin-exists: 'duihua' is not an id in origins.csv"]),
+    "origin column missing": (_mutate_drop_origin, None,
+                              ["donation.csv:1:origin: header: required column missing from header"]),
+    "missing origins file": (_mutate_no_origins, None,
+                             ["origins.csv:0:-: file-missing: origins.csv not found in {dir}"]),
+    "bad origin kind": (("origins.csv", 3, "kind", "human_rights"), None,
+                        ["origins.csv:3:kind: allowed-values: 'human_rights' not one of " + ", ".join(rules.ORIGIN_KINDS)]),
+    "duplicate origin id": (("origins.csv", 4, "id", "dui_hua"), None,
+                            ["origins.csv:3:id: unique: 'dui_hua' appears more than once",
+                             "origins.csv:4:id: unique: 'dui_hua' appears more than once",
+                             "volumes.csv:3:origin: origin-exists: 'kgm2016' is not an id in origins.csv"]),
     "bad source kind": (("sources.csv", 3, "kind", "blog"), None,
                         ["sources.csv:3:kind: allowed-values: 'blog' not one of " + ", ".join(rules.SOURCE_KINDS)]),
 }
@@ -154,16 +179,17 @@ def test_ingest_writes_tidy_table_and_manifest(raw_dir, tmp_path):
     obs = pd.read_csv(out / "observations.csv")
     assert len(obs) == 6
     for col in ["family", "series", "year", "year_end", "value", "low", "high", "unit", "kind",
-                "source_id", "source_kind"]:
+                "source_id", "source_kind", "origin", "origin_kind"]:
         assert col in obs.columns
     row = obs.set_index("obs_id").loc["don-2"]
     assert (row["year"], row["year_end"], row["qualifier"], row["source_kind"]) == (
         2010, 2018, "over", "official_statement")
+    assert tuple(obs.set_index("obs_id").loc["vol-2", ["origin", "origin_kind"]]) == ("kgm2016", "advocacy")
     assert obs.set_index("obs_id").loc["vol-1", "year_end"] == 2018  # blank year_end = year
     assert obs.set_index("obs_id").loc["vol-2", "organ"] == "all"  # blank organ = all
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["rows_per_family"] == {"donation": 2, "executions": 1, "living_and_share": 1, "volumes": 2}
-    assert set(manifest["raw_files_sha256"]) == {"sources.csv", "volumes.csv", "executions.csv",
+    assert set(manifest["raw_files_sha256"]) == {"sources.csv", "origins.csv", "volumes.csv", "executions.csv",
                                                  "donation.csv", "living_and_share.csv"}
     import hashlib
     assert manifest["raw_files_sha256"]["volumes.csv"] == hashlib.sha256(

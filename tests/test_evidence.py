@@ -69,17 +69,20 @@ def test_exclusions_are_explained(tmp_path, baseline):
                         "about 3,000 transplants")),
         ("volumes", obs("vol-x3", "official_total", 2018, 12712, "transplants", "reported", "S-OFF",
                         "12712 kidney transplants", organ="kidney")),
+        # Dui Hua's 2013 estimate relayed by another outlet: same origin (dui_hua), same claim
         ("executions", obs("exe-x1", "dui_hua_estimate", 2013, 2400, "executions", "estimate", "S-OFF",
-                           "Dui Hua estimates 2,400")),
+                           "Dui Hua estimates 2,400", origin="dui_hua")),
     ]
     ev = evidence_for(tmp_path, extra, baseline)
     reasons = ev.excluded.set_index("obs_id")["reason"].to_dict()
     assert reasons["vol-x1"] == "flag gap_claim excluded by the scenario"
     assert reasons["vol-x2"] == "years 1995-1995 outside the model range 2000-2018"
     assert reasons["vol-x3"] == "organ part of a total given by the same source for the same year"
-    # the same Dui Hua figure relayed by a second outlet enters once (official kind preferred)
-    assert reasons["exe-1"] == "repeats the claim of exe-x1"
-    assert "exe-x1" in set(ev.rows["obs_id"])
+    # the same Dui Hua claim relayed by a second outlet enters once: the producer's own report
+    # (an ngo_report for an ngo origin) is kept, the relay is excluded
+    assert reasons["exe-x1"] == "relay of claim exe-1 (same origin, quantity, years)"
+    assert "exe-1" in set(ev.rows["obs_id"])
+    assert ev.rows.set_index("obs_id").loc["exe-1", "group"] == "independent"
 
 
 def test_qualifiers_and_partial_years(tmp_path, baseline):
@@ -192,7 +195,10 @@ def test_evidence_rows_on_shipped_data(baseline):
     raw = Path(__file__).resolve().parents[1] / "data" / "raw"
     ev = build_evidence(tidy_observations(validate(raw)), baseline)
     assert ev.years[0] == 2000 and ev.years[-1] == 2024
-    assert len(ev.rows) > 300
+    assert len(ev.rows) > 250
+    # one claim, one vote: no two likelihood rows carry the same claim
+    from analysis.model.claims import CLAIM_KEY
+    assert not ev.rows.duplicated(CLAIM_KEY).any()
     # every excluded row says why; nothing is both used and excluded
     assert ev.excluded["reason"].str.len().min() > 10
     assert not set(ev.rows["obs_id"]) & set(ev.excluded["obs_id"])

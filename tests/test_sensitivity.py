@@ -24,7 +24,7 @@ from analysis.scenarios import ScenarioError, load_scenario
 from analysis.sensitivity import breakeven as be
 from analysis.sensitivity import grid, sweep
 from analysis.sensitivity.run import run_breakeven, run_sensitivity
-from tests.conftest import SOURCES, obs, write_csv
+from tests.conftest import ORIGINS, SOURCES, obs, write_csv
 
 runner = CliRunner()
 
@@ -77,6 +77,7 @@ def write_synthetic(root: Path) -> tuple[Path, Path]:
                                  "1000 living", donor_type="living") for y in years],
     }
     write_csv(raw / rules.SOURCES_FILE, rules.SOURCE_COLUMNS, SOURCES)
+    write_csv(raw / rules.ORIGINS_FILE, rules.ORIGIN_COLUMNS, ORIGINS)
     for family, (name, _) in rules.FAMILIES.items():
         write_csv(raw / name, rules.OBS_COLUMNS, rows[family])
     toml = root / "synthetic.toml"

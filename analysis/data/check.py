@@ -13,6 +13,8 @@ from analysis.data.read import read_table
 from analysis.data.schema import (
     allowed_values,
     observations_schema,
+    origin_allowed,
+    origins_schema,
     run_schema,
     source_allowed,
     sources_schema,
@@ -26,6 +28,7 @@ class RawData:
 
     data_dir: Path
     sources: pd.DataFrame
+    origins: pd.DataFrame = field(default_factory=pd.DataFrame)
     families: dict[str, pd.DataFrame] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
@@ -34,7 +37,7 @@ class RawData:
         return not self.problems
 
     def files(self) -> list[Path]:
-        names = [rules.SOURCES_FILE] + [f for f, _ in rules.FAMILIES.values()]
+        names = [rules.SOURCES_FILE, rules.ORIGINS_FILE] + [f for f, _ in rules.FAMILIES.values()]
         return [self.data_dir / n for n in names]
 
 
@@ -56,6 +59,13 @@ def load_raw(data_dir: Path, year_min: int = rules.YEAR_MIN, year_max: int = rul
         sources = sources.replace({"": None})
         problems += run_schema(sources_schema(), sources, rules.SOURCES_FILE, source_allowed())
         source_ids = sorted({s for s in sources["source_id"].dropna()})
+    origins, read_problems = read_table(data_dir / rules.ORIGINS_FILE, rules.ORIGIN_COLUMNS)
+    problems += read_problems
+    origin_ids: list[str] | None = None
+    if origins is not None:
+        origins = origins.replace({"": None})
+        problems += run_schema(origins_schema(), origins, rules.ORIGINS_FILE, origin_allowed())
+        origin_ids = sorted({o for o in origins["id"].dropna()})
     families = {}
     for family, (name, units) in rules.FAMILIES.items():
         frame, read_problems = read_table(data_dir / name, rules.OBS_COLUMNS)
@@ -64,13 +74,14 @@ def load_raw(data_dir: Path, year_min: int = rules.YEAR_MIN, year_max: int = rul
             continue
         typed, type_problems = type_columns(frame, name, ["year", "year_end"], rules.NUMERIC_COLUMNS)
         problems += type_problems
-        schema = observations_schema(units, source_ids, year_min, year_max)
+        schema = observations_schema(units, source_ids, year_min, year_max, origin_ids)
         schema_problems = run_schema(schema, typed, name, allowed_values(units, year_min, year_max))
         mistyped = {p.row for p in type_problems if p.column in rules.NUMERIC_COLUMNS}
         problems += [p for p in schema_problems if not (p.rule == "value-or-range" and p.row in mistyped)]
         families[family] = _finish_observations(typed)
     problems += _cross_file_problems(families)
-    return RawData(data_dir, sources if sources is not None else pd.DataFrame(), families,
+    return RawData(data_dir, sources if sources is not None else pd.DataFrame(),
+                   origins if origins is not None else pd.DataFrame(), families,
                    sorted(set(problems), key=Problem.sort_key))
 
 

@@ -16,12 +16,12 @@ from analysis.io import commit_files, sha256_file, sha256_text, temp_path_beside
 OBSERVATION_COLUMNS = [
     "family", "obs_id", "series", "year", "year_end", "value", "low", "high", "qualifier", "unit",
     "kind", "organ", "donor_type", "denominator", "source_id", "source_kind", "source_affiliation",
-    "flag", "locator", "quote", "quote_form", "notes",
+    "origin", "origin_kind", "flag", "locator", "quote", "quote_form", "notes",
 ]
 
 
 def tidy_observations(raw: RawData) -> pd.DataFrame:
-    """One long table over the four families, with source kind and affiliation joined in."""
+    """One long table over the four families, with source kind/affiliation and origin kind joined in."""
     frames = []
     for family, frame in raw.families.items():
         f = frame.reset_index(drop=True).copy()
@@ -32,6 +32,7 @@ def tidy_observations(raw: RawData) -> pd.DataFrame:
     src = raw.sources.set_index("source_id")
     obs["source_kind"] = obs["source_id"].map(src["kind"])
     obs["source_affiliation"] = obs["source_id"].map(src["affiliation"])
+    obs["origin_kind"] = obs["origin"].map(raw.origins.set_index("id")["kind"])
     obs = obs.sort_values(["family", "year", "series", "obs_id"], kind="mergesort")
     return obs[OBSERVATION_COLUMNS].reset_index(drop=True)
 
@@ -95,6 +96,6 @@ def stale(data_dir: Path, derived_dir: Path) -> bool:
     manifest = read_manifest(derived_dir)
     if not manifest or not (Path(derived_dir) / "observations.csv").exists():
         return True
-    names = [rules.SOURCES_FILE] + [f for f, _ in rules.FAMILIES.values()]
+    names = [rules.SOURCES_FILE, rules.ORIGINS_FILE] + [f for f, _ in rules.FAMILIES.values()]
     current = {n: sha256_file(Path(data_dir) / n) for n in names if (Path(data_dir) / n).exists()}
     return current != manifest.get("raw_files_sha256")

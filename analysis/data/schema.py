@@ -59,6 +59,13 @@ def sources_schema() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(cols, name="sources")
 
 
+def origins_schema() -> pa.DataFrameSchema:
+    cols = {c: _text(c in rules.ORIGIN_REQUIRED) for c in rules.ORIGIN_COLUMNS}
+    cols["id"] = _text(True, [pa.Check.str_matches(rules.ORIGIN_ID_PATTERN)], unique=True)
+    cols["kind"] = _text(True, [_allowed(rules.ORIGIN_KINDS)])
+    return pa.DataFrameSchema(cols, name="origins")
+
+
 def _wide(name: str, fn) -> pa.Check:
     """A row-wise check; ``name`` is ``rule|column`` so failures can be placed in a column."""
     return pa.Check(fn, name=name)
@@ -87,7 +94,9 @@ def quote_reason(row) -> str | None:
     return None
 
 
-def observations_schema(units: list[str], source_ids: list[str], year_min: int, year_max: int):
+def observations_schema(units: list[str], source_ids: list[str], year_min: int, year_max: int,
+                        origin_ids: list[str] | None):
+    """``origin_ids`` None: origins.csv could not be read (reported there), origins not checked."""
     years = pa.Check.in_range(year_min, year_max)
     cols = {c: _text(c in rules.OBS_REQUIRED) for c in rules.OBS_COLUMNS}
     cols.update(
@@ -103,6 +112,7 @@ def observations_schema(units: list[str], source_ids: list[str], year_min: int, 
         organ=_text(False, [_allowed(rules.ORGANS)]),
         donor_type=_text(False, [_allowed(rules.DONOR_TYPES)]),
         source_id=_text(True, [_allowed(source_ids)]),
+        origin=_text(True, [_allowed(origin_ids)] if origin_ids is not None else []),
         quote_form=_text(False, [_allowed(rules.QUOTE_FORMS)]),
     )
     share = lambda d: d["unit"] == "share"  # noqa: E731
@@ -192,6 +202,9 @@ def run_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame, file: str, allow
             if rule == "allowed-values" and column == "source_id":
                 problems.add(Problem(file, line, column, "source-exists", f"{case.failure_case!r} is not a source_id in sources.csv"))
                 continue
+            if rule == "allowed-values" and column == "origin":
+                problems.add(Problem(file, line, column, "origin-exists", f"{case.failure_case!r} is not an id in origins.csv"))
+                continue
         problems.add(Problem(file, line, column, rule, _describe(rule, column, case.failure_case, frame, line, allowed)))
     return sorted(problems, key=Problem.sort_key)
 
@@ -205,6 +218,10 @@ def allowed_values(units: list[str], year_min: int, year_max: int) -> dict:
         "pattern:obs_id": rules.ID_PATTERN, "pattern:source_id": rules.SOURCE_ID_PATTERN,
         "pattern:published": "YYYY, YYYY-MM or YYYY-MM-DD", "pattern:url": "http(s)://...",
     }
+
+
+def origin_allowed() -> dict:
+    return {"kind": rules.ORIGIN_KINDS, "pattern:id": rules.ORIGIN_ID_PATTERN}
 
 
 def source_allowed() -> dict:

@@ -13,20 +13,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.model import claims, units
 from analysis.scenarios import Scenario
 
 # latent quantities a row can measure (rows of the model's quantity matrix)
 QUANTITIES = ["volume", "deceased_volume", "living", "executions", "donors_reported",
               "donor_organs_reported", "prisoner_organs"]
-GROUP_OF_KIND = {
-    "official_statement": "official", "official_registry": "official",
-    "international_registry": "international",
-    "ngo_report": "independent", "peer_reviewed": "independent", "news": "independent",
-    "dataset": "independent",
-}
-SOURCE_PREFERENCE = ["official_registry", "international_registry", "official_statement",
-                     "peer_reviewed", "ngo_report", "dataset", "news"]
-INF = 1e3  # stands for +-infinity on the log / logit scale (keeps gradients finite)
+# evidence groups follow the origin's kind (claims.GROUP_OF_ORIGIN_KIND), not the outlet's
+INF = units.INF  # stands for +-infinity on the log / logit scale (keeps gradients finite)
 SHARE_EPS = 5e-7  # a share reported as 0 or 1 says only that it is within this of 0 or 1
 
 
@@ -49,23 +43,9 @@ def _end_year(obs: pd.DataFrame, scenario: Scenario) -> int:
     return int(end)
 
 
-def _target(row) -> tuple[str | None, str | None, str]:
-    """(target class, quantity, reason-if-unmapped) for a count row."""
-    fam, unit, donor = row.family, row.unit, row.donor_type
-    if fam == "volumes":
-        q = {"all": "volume", "deceased": "deceased_volume", "living": "living"}[donor]
-        return ("living" if q == "living" else "volume"), q, ""
-    if fam == "executions":
-        return "executions", "executions", ""
-    if fam == "donation":
-        if donor == "living":
-            return None, None, "living donors in the donation file"
-        if unit == "donors":
-            return "donors", "donors_reported", ""
-        return "donors", "donor_organs_reported", ""
-    if fam == "living_and_share" and donor == "living":
-        return "living", "living", ""
-    return None, None, f"no latent quantity for family={fam}, unit={unit}, donor_type={donor}"
+def _target(row) -> tuple[str | None, str | None, str, str]:
+    """(target class, quantity, unit reading, reason-if-unmapped) for a count row (units.py)."""
+    return units.measured_quantity(row.family, row.unit, row.donor_type)
 
 
 def _share_parts(row, scenario: Scenario) -> tuple[str | None, str | None, str]:
@@ -117,23 +97,6 @@ def _redundant(obs: pd.DataFrame) -> dict[str, str]:
             if {"deceased", "living"} <= set(og["donor_type"]):
                 for obs_id in og.loc[og["donor_type"] == "all", "obs_id"]:
                     out[obs_id] = "sum of deceased and living parts given by the same source"
-    return out
-
-
-def _collapse_repeats(rows: pd.DataFrame) -> dict[str, str]:
-    """The same claim (series, years, figure) relayed by several outlets enters once."""
-    key = ["family", "series", "year", "year_end", "unit", "kind", "organ", "donor_type",
-           "qualifier", "value", "low", "high"]
-    pref = rows["source_kind"].map({k: i for i, k in enumerate(SOURCE_PREFERENCE)}).fillna(99)
-    ordered = rows.assign(_p=pref).sort_values(["_p", "obs_id"], kind="mergesort")
-    out = {}
-    first = {}
-    for r in ordered.itertuples():
-        k = tuple(None if pd.isna(v := getattr(r, c)) else v for c in key)
-        if k in first:
-            out[r.obs_id] = f"repeats the claim of {first[k]}"
-        else:
-            first[k] = r.obs_id
     return out
 
 
@@ -192,7 +155,10 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None
     flags_cfg = scenario.data.get("flags", {})
     start = int(scenario.get("years.start"))
     obs = obs.copy()
-    for col in ("qualifier", "organ", "donor_type", "flag", "denominator", "source_kind"):
+    if "origin_kind" not in obs.columns:
+        raise ValueError("observations have no origin/origin_kind columns: run `tgap ingest` again")
+    for col in ("qualifier", "organ", "donor_type", "flag", "denominator", "source_kind", "origin",
+                "origin_kind"):
         obs[col] = obs[col].fillna("").astype(str)
     obs.loc[obs["organ"] == "", "organ"] = "all"
     obs.loc[obs["donor_type"] == "", "donor_type"] = "all"
@@ -213,6 +179,8 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None
             exclude([r.obs_id], "series excluded by the scenario")
         elif r.source_id in rules["exclude_sources"]:
             exclude([r.obs_id], "source excluded by the scenario")
+        elif r.source_kind in rules["exclude_source_kinds"]:
+            exclude([r.obs_id], f"source kind {r.source_kind} excluded by the scenario")
         elif r.kind == "capacity" and rules["capacity_as"] == "exclude":
             exclude([r.obs_id], "capacity figures excluded by the scenario")
         elif "partial_year" in row_flags and rules["partial_year_as"] == "exclude":
@@ -232,20 +200,18 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None
         for obs_id, reason in _redundant(live).items():
             exclude([obs_id], reason)
     live = obs[~obs["obs_id"].isin(excluded)]
-    if rules["collapse_repeats"] and only is None:
-        for obs_id, reason in _collapse_repeats(live).items():
-            exclude([obs_id], reason)
-    live = obs[~obs["obs_id"].isin(excluded)]
 
     records, tested = [], []
     donation_start = scenario.get("declared.donation_start")
     for r in live.itertuples():
-        group = GROUP_OF_KIND.get(r.source_kind, "independent")
+        group = claims.evidence_group(r.origin_kind)
         scale = float(np.prod([flags_cfg.get(f, {}).get("noise_scale", 1.0)
                                for f in r.flag.split(";") if f] or [1.0]))
         base = dict(obs_id=r.obs_id, family=r.family, series=r.series, source_id=r.source_id,
                     year=int(r.year), year_end=int(r.year_end), kind=r.kind, group=group,
-                    cumulative=r.kind == "cumulative", noise_scale=scale, organ=r.organ,
+                    cumulative=r.kind == "cumulative" or "cumulative" in r.flag.split(";"), noise_scale=scale, organ=r.organ,
+                    donor_type=r.donor_type, origin=r.origin, origin_kind=r.origin_kind,
+                    source_kind=r.source_kind, flag=r.flag, reading=claims.reading(r.kind, r.flag),
                     qualifier=r.qualifier)
         if r.unit == "share":
             role = scenario.get("evidence.shares.role")
@@ -264,7 +230,7 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None
                 continue
             records.append(rec)
             continue
-        target, quantity, why = _target(r)
+        target, quantity, unit_reading, why = _target(r)
         if target is None:
             exclude([r.obs_id], why)
             continue
@@ -274,15 +240,28 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None
         if quantity.startswith("donor") and r.year_end < donation_start:
             exclude([r.obs_id], f"before declared.donation_start ({donation_start})")
             continue
-        mode, lo, hi, extra = _bounds(r, rules, lambda x: float(np.log(max(x, 1e-9))))
+        log = lambda x: float(np.log(max(x, 1e-9)))  # noqa: E731
+        mode, lo, hi, extra = _bounds(r, rules, log)
+        if unit_reading == units.DONATED and rules["organs_donated_as"] != "as_transplanted":
+            bound = units.donated_as_bound(r, log) if rules["organs_donated_as"] == "upper_bound" else None
+            if bound is None:
+                exclude([r.obs_id], "organs donated: " + (
+                    "excluded by the scenario" if rules["organs_donated_as"] == "exclude" else
+                    "only a lower bound on organs donated, which does not bound organs transplanted"))
+                continue
+            mode, lo, hi, extra = bound
+            base["reading"] = claims.reading(r.kind, r.flag, upper_bound=True)
         if r.organ != "all":
             extra = float(np.hypot(extra, rules["part_extra_sd"]))
         records.append(base | dict(likelihood="count", target=target, quantity=quantity,
                                    denominator="", mode=mode, lo=lo, hi=hi, extra_sd=extra,
                                    part_pool="living" if quantity == "living" else "all"))
     rows = pd.DataFrame.from_records(records)
+    if rules["collapse_repeats"] and only is None:  # one claim, one vote (claims.py)
+        for obs_id, reason in claims.collapse_relays(rows).items():
+            exclude([obs_id], reason)
     if not rows.empty:
-        rows = rows[rows["obs_id"].isin(live["obs_id"])].reset_index(drop=True)
+        rows = rows[~rows["obs_id"].isin(excluded)].reset_index(drop=True)
         rows["value"] = rows["obs_id"].map(obs.set_index("obs_id")["value"])
         if only is not None:
             rows = rows.set_index("obs_id").loc[[i for i in only if i in set(rows["obs_id"])]].reset_index()

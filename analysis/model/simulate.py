@@ -99,6 +99,11 @@ def _row(t: pd.Series, r, published: dict, seed: int, lik: str) -> dict:
     row.update(published)
     row["source_id"] = f"SIM-{t['source_id']}"
     row["source_kind"] = t["source_kind"]
+    row["origin_kind"] = t.get("origin_kind", "")
+    if t["family"] == "donation" and t["unit"] == "organs":
+        # an organs-donated row enters as a bound of the organs transplanted (units.py); the
+        # simulated figure is a draw of that latent, so it is published as organs transplanted
+        row["unit"] = "organs_transplanted"
     row["family"] = t["family"]
     row["quote_form"] = "digits"
     row["flag"] = t["flag"] if isinstance(t["flag"], str) else ""
@@ -123,6 +128,11 @@ def write_simulation(obs: pd.DataFrame, sources: pd.DataFrame, truth: pd.DataFra
     out.mkdir(parents=True, exist_ok=True)
     used = set(obs["source_id"])
     sources[sources["source_id"].isin(used)].to_csv(out / rules.SOURCES_FILE, index=False, lineterminator="\n")
+    if "origin" in obs:  # the template's origins, named by their ids (origins.csv schema)
+        orig = obs[["origin", "origin_kind"]].drop_duplicates("origin").sort_values("origin")
+        pd.DataFrame({"id": orig["origin"], "name": orig["origin"], "kind": orig["origin_kind"],
+                      "affiliation": "", "notes": "simulated from the template"}
+                     ).to_csv(out / rules.ORIGINS_FILE, index=False, lineterminator="\n")
     for family, (name, _) in rules.FAMILIES.items():
         f = obs[obs["family"] == family].reindex(columns=rules.OBS_COLUMNS)
         for col in ("value", "low", "high"):

@@ -22,7 +22,7 @@ SCALARS = ["share_executed_used", "organs_per_executed", "organs_per_donor",
            "deceased_volume_step", "executions_step", "donors_step", "living_step"]
 """Scalar parameters shown in the trace and rank plots (those present in the posterior)."""
 FIT_NOTE = "Source: tgap fit of the cited figures in data/raw (posterior draws)."
-VOLUME_UNITS = ("transplants", "organs")
+VOLUME_UNITS = ("transplants", "recipients", "organs_transplanted", "organs")
 
 
 def _stack(da: xr.DataArray) -> np.ndarray:

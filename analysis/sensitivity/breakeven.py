@@ -253,7 +253,7 @@ def published_range(obs: pd.DataFrame, name: str, period: tuple[int, int]) -> di
         vals = _numbers(single[(single["family"] == "executions") & (single["unit"] == "executions")])
         what = "executions per year"
     elif q.published == "volume":
-        f = single[(single["family"] == "volumes") & single["unit"].isin(["transplants", "organs"])
+        f = single[(single["family"] == "volumes") & single["unit"].isin(["transplants", "recipients", "organs_transplanted", "organs"])
                    & (single["organ"].fillna("all").replace("", "all") == "all")
                    & (single["donor_type"].fillna("all").replace("", "all") == "all")]
         vals = _numbers(f)
