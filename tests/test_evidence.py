@@ -245,3 +245,12 @@ def test_projection_is_not_a_measurement(tmp_path, baseline):
                              "expected to exceed 20000", qualifier="over", flag="projection"))]
     ev = evidence_for(tmp_path, extra, baseline)
     assert ev.excluded.set_index("obs_id").loc["vol-8", "reason"] == "flag projection excluded by the scenario"
+
+
+def test_capacity_over_a_figure_is_no_upper_bound(tmp_path, baseline):
+    """'a capacity of over 1,000,000 since 2000' says the capacity exceeds the figure; it cannot
+    bound the volume from above at that figure."""
+    extra = [("volumes", obs("vol-7", "capacity_claim", 2010, 30000, "transplants", "capacity", "S-NGO",
+                             "over 30000", qualifier="over"))]
+    ev = evidence_for(tmp_path, extra, baseline)
+    assert ev.excluded.set_index("obs_id").loc["vol-7", "reason"] == "a capacity 'over' a figure bounds no volume from above"

@@ -185,6 +185,8 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None
             exclude([r.obs_id], "capacity figures excluded by the scenario")
         elif "partial_year" in row_flags and rules["partial_year_as"] == "exclude":
             exclude([r.obs_id], "partial-year figures excluded by the scenario")
+        elif r.kind == "capacity" and rules["capacity_as"] == "upper_bound" and r.qualifier == "over":
+            exclude([r.obs_id], "a capacity 'over' a figure bounds no volume from above")
         elif "partial_year" in row_flags and r.unit != "share" and r.qualifier == "under":
             exclude([r.obs_id], "a partial-year count 'under' a figure bounds no full-year count")
     live = obs[~obs["obs_id"].isin(excluded)]
@@ -265,9 +267,14 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None
         rows["value"] = rows["obs_id"].map(obs.set_index("obs_id")["value"])
         if only is not None:
             rows = rows.set_index("obs_id").loc[[i for i in only if i in set(rows["obs_id"])]].reset_index()
-    ex = obs[obs["obs_id"].isin(excluded)][["obs_id", "family", "series", "source_id", "year"]].copy()
-    ex["reason"] = ex["obs_id"].map(excluded)
     tested_df = pd.DataFrame.from_records(tested)
     if not tested_df.empty:
+        if rules["collapse_repeats"] and only is None:  # a tested claim is tested once, too
+            relays = claims.collapse_relays(tested_df)
+            for obs_id, reason in relays.items():
+                exclude([obs_id], reason)
+            tested_df = tested_df[~tested_df["obs_id"].isin(relays)].reset_index(drop=True)
         tested_df["value"] = tested_df["obs_id"].map(obs.set_index("obs_id")["value"])
+    ex = obs[obs["obs_id"].isin(excluded)][["obs_id", "family", "series", "source_id", "year"]].copy()
+    ex["reason"] = ex["obs_id"].map(excluded)
     return Evidence(years=years, rows=rows, excluded=ex.reset_index(drop=True), tested=tested_df)
