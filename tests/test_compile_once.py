@@ -36,6 +36,10 @@ NUMERIC_OVERRIDES = {
     "evidence.rules.part_extra_sd": 0.4,
     "flags.repeated_value.noise_scale": 3.0,
     "declared.prisoner_source_until": 2016,
+    "supply.max_organs_per_executed": 3.5,
+    "supply.prisoner_yield_step": {"dist": "LogNormal", "mu": -1.5, "sigma": 0.2},
+    "supply.organs_per_donor_step": {"dist": "LogNormal", "mu": -2.0, "sigma": 0.3},
+    "evidence.rules.bias_step": {"dist": "LogNormal", "mu": -2.0, "sigma": 0.3},
 }
 
 

@@ -17,7 +17,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from analysis.model.evidence import QUANTITIES, Evidence
-from analysis.model.inputs import CLASSES, FRACTIONS, design, donor_years, model_inputs
+from analysis.model.inputs import CLASSES, FRACTIONS, design, donor_years, drift_targets, model_inputs
 from analysis.model.priors import prior, prior_dist, vector_prior
 from analysis.scenarios import Scenario
 from analysis.scenarios.spec import ORGANS
@@ -214,7 +214,19 @@ def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
             agg = (pt.dot(_spread(cd["weights"], cd["q"], n_q), flat_q)
                    * pt.dot(_one_hot(cd["frac"], len(FRACTIONS)), fracs))
             is_bound = pt.as_tensor(cd["is_bound"].astype(float))
-            mu = pt.log(agg) + (1.0 - is_bound) * pt.dot(cls, bias_v)
+            row_bias = pt.dot(cls, bias_v)
+            drifting = [i for i, c in enumerate(used) if CLASSES[c][0] in drift_targets(scenario)]
+            if drifting:  # the bias of these classes drifts from its first-year value (a random walk)
+                step = prior("bias_step", scenario.get("evidence.rules.bias_step"), data)
+                z = pm.Normal("bias_drift_z", 0.0, 1.0, shape=(len(drifting), len(years) - 1))
+                walk = pt.concatenate([pt.zeros((len(drifting), 1)), pt.cumsum(step * z, axis=1)], axis=1)
+                full = pt.zeros((len(used), len(years)))
+                full = pt.set_subtensor(full[drifting], walk)
+                w = cd["weights"] / cd["weights"].sum(axis=1, keepdims=True)  # each row's years, mean
+                row_bias = row_bias + pt.sum(pt.dot(cls, full) * w, axis=1)
+                model.add_coord("drifting_class", [f"{CLASSES[used[i]][0]}.{CLASSES[used[i]][1]}" for i in drifting])
+                pm.Deterministic("bias_drift", full[drifting], dims=("drifting_class", "year"))
+            mu = pt.log(agg) + pt.as_tensor(cd["biased"].astype(float)) * row_bias
             sigma_report = pt.sqrt((pt.dot(cls, noise_v) * data["count_scale"]) ** 2 + data["count_extra"] ** 2)
             sigma = is_bound * data["lower_bound_softness"] + (1.0 - is_bound) * sigma_report
             pm.CustomDist("obs_count", mu, sigma, data["count_hi"], logp=rows_logp(cd["is_point"]),

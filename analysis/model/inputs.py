@@ -23,6 +23,7 @@ FRACTIONS = (["all"] + [f"all:{o}" for o in ORGANS] + ["all:kidney_liver"]
              + [f"living:{o}" for o in ORGANS] + ["living:kidney_liver"])
 SUPPLY = ["share_executed_used", "organs_per_executed", "organs_per_donor", "donor_report_inflation"]
 VALUE_COLUMNS = ["lo", "hi", "value", "extra_sd", "noise_scale"]  # data, not structure
+UNBIASED_KINDS = ("lower_bound", "upper_bound", "capacity")  # bounds by kind: no class bias
 
 
 def design(evidence: Evidence, likelihood: str) -> dict:
@@ -43,6 +44,10 @@ def design(evidence: Evidence, likelihood: str) -> dict:
         out["extra"] = rows["extra_sd"].to_numpy(float)
         out["is_bound"] = (rows["mode"] == "bound").to_numpy()
         out["is_point"] = (rows["mode"] == "point").to_numpy()
+        # a bound carries its class's bias unless it is a bound by kind (a recorded minimum, an
+        # upper bound, a capacity): "more than 10,000 liver transplants (Mar 2005 - May 2007)" is a
+        # claim of its class like any other, a count of confirmed executions is not
+        out["biased"] = ~rows["kind"].isin(UNBIASED_KINDS).to_numpy() | ~out["is_bound"]
         if not (out["lo"] == out["hi"])[out["is_point"]].all() or (out["lo"] >= out["hi"])[~out["is_point"]].any():
             raise ValueError(f"{likelihood} rows: a point row needs lo == hi, a censored row lo < hi")
     if likelihood == "count" and n:
@@ -64,6 +69,16 @@ def _class_specs(scenario: Scenario, used: list[int], part: str) -> list[dict]:
     return [scenario.get(f"evidence.{CLASSES[c][0]}.{CLASSES[c][1]}.{part}") for c in used]
 
 
+def drift_targets(scenario: Scenario) -> list[str]:
+    """Targets whose class biases drift over the years (``evidence.rules.bias_drift_targets``)."""
+    return list(scenario.get("evidence.rules.bias_drift_targets"))
+
+
+def _has_drift(evidence: Evidence, scenario: Scenario) -> bool:
+    cd = design(evidence, "count")
+    return bool(len(cd["q"])) and any(CLASSES[c][0] in drift_targets(scenario) for c in cd["used"])
+
+
 def prior_specs(evidence: Evidence, scenario: Scenario) -> dict[str, dict]:
     """Every scalar prior of the model by its variable name."""
     lat, sup = scenario.get("latent"), scenario.get("supply")
@@ -76,6 +91,8 @@ def prior_specs(evidence: Evidence, scenario: Scenario) -> dict[str, dict]:
     out["donor_yield_step"] = sup["organs_per_donor_step"]
     if len(design(evidence, "share")["q"]):
         out["share_bias"] = scenario.get("evidence.shares.bias")
+    if _has_drift(evidence, scenario):
+        out["bias_step"] = scenario.get("evidence.rules.bias_step")
     return out
 
 
@@ -111,11 +128,12 @@ def structure(evidence: Evidence, scenario: Scenario) -> str:
     for lik in ("count", "share"):
         d = design(evidence, lik)
         keep = [c for c in ("obs_id", "quantity", "denominator", "target", "group", "organ",
-                            "part_pool", "mode") if c in d["rows"].columns]
+                            "part_pool", "mode", "kind") if c in d["rows"].columns]
         parts[lik] = {"rows": d["rows"][keep].astype(str).values.tolist(),
                       "weights": d["weights"].tolist()}
         if lik == "count" and len(d["q"]):
             for part in ("bias", "noise"):
                 parts[f"{part}_families"] = [s["dist"] for s in _class_specs(scenario, d["used"], part)]
+    parts["drift_targets"] = sorted(drift_targets(scenario))
     parts["inputs"] = {k: list(np.shape(v)) for k, v in sorted(model_inputs(evidence, scenario).items())}
     return json.dumps(parts, sort_keys=True)

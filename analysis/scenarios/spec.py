@@ -87,6 +87,8 @@ SPEC: dict[str, Any] = {
             "exclude_flags": Leaf("str_list"),
             "exclude_series": Leaf("str_list"),
             "exclude_sources": Leaf("str_list"),
+            "bias_step": PRIOR,
+            "bias_drift_targets": Leaf("str_list"),
             "exclude_source_kinds": Leaf("str_list"),
             "organs_donated_as": Leaf("choice", ("upper_bound", "as_transplanted", "exclude")),
         },
