@@ -29,7 +29,8 @@ def load_scenario_or_exit(ref: str):
     try:
         return load_scenario(ref)
     except ScenarioError as exc:
-        err(f"scenario error: {exc}")
+        for line in str(exc).splitlines():
+            err(f"scenario error: {line}")
         raise typer.Exit(EXIT_SCENARIO) from None
 
 
