@@ -135,6 +135,20 @@ BAD = {
         ['bad.toml: supply.organs_per_donor.mu: expected a number, found True']),
     'several at once': ('extends = "baseline"\n[sampler]\nchains = 0\ndraws = -1\n[diagnostics]\nmax_divergences = -1\n[supply]\nshare_executed_used = { dist = "Normal", mu = 0.5, sigma = nan }\n',
         ['bad.toml: sampler.chains: expected an integer > 0, found 0', 'bad.toml: sampler.draws: expected an integer > 0, found -1', 'bad.toml: supply.share_executed_used.sigma: must be a finite number, found nan', 'bad.toml: diagnostics.max_divergences: must be >= 0, found -1']),
+    'init too high': ('extends = "baseline"\n[latent.executions]\ninit = { dist = "Normal", mu = 30.0, sigma = 1.0 }\n',
+        ['bad.toml: latent.executions.init: 98% of this prior lies in [27.67, 32.33]; a prior for this key (log level) must lie within [-5, 20]']),
+    'step too wide': ('extends = "baseline"\n[latent.executions]\nstep = { dist = "LogNormal", mu = 3.0, sigma = 0.5 }\n',
+        ['bad.toml: latent.executions.step: 98% of this prior lies in [6.277, 64.28]; a prior for this key (sd) must lie within [0.001, 5]']),
+    'bias too wide': ('extends = "baseline"\n[evidence.volume.official]\nbias = { dist = "Normal", mu = 0.0, sigma = 10.0 }\n',
+        ['bad.toml: evidence.volume.official.bias: 98% of this prior lies in [-23.26, 23.26]; a prior for this key (log ratio) must lie within [-5, 5]']),
+    'organs per donor 1000': ('extends = "baseline"\n[supply]\norgans_per_donor = { dist = "LogNormal", mu = 7.0, sigma = 0.1 }\n',
+        ['bad.toml: supply.organs_per_donor: 98% of this prior lies in [869, 1384]; a prior for this key (factor) must lie within [0.001, 100]']),
+    'organ mix huge': ('extends = "baseline"\n[organ_mix.all]\nkidney = 1e9\n',
+        ['bad.toml: organ_mix.all.kidney: must be in [0.01, 100000], found 1000000000.0']),
+    'shares noise huge': ('extends = "baseline"\n[evidence.shares]\nnoise = 50.0\n',
+        ['bad.toml: evidence.shares.noise: must be in [0.001, 5], found 50.0']),
+    'flag noise scale huge': ('extends = "baseline"\n[flags.secondary]\nnoise_scale = 1e6\n',
+        ['bad.toml: flags.secondary.noise_scale: must be in [0.001, 100], found 1000000.0']),
 }
 
 

@@ -6,6 +6,8 @@ inherit from it with ``extends``. This module only says what is *allowed*.
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +101,7 @@ SPEC: dict[str, Any] = {
 
 
 # ---- what the model needs beyond types (checked on the resolved scenario) -----------------
-# Each rule below is documented in docs/model.md ("What a scenario may not say") and applied by
+# Each rule below is documented in docs/validation.md ("Scenarios") and applied by
 # ``model_problems``; every problem is reported, not only the first.
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # a scenario name is a folder name under reports/
@@ -142,6 +144,62 @@ def _support_problem(key: str, spec: dict) -> str | None:
             return f"a positive quantity needs a positive distribution; {dist} reaches {lo} <= 0"
     if dist == "Fixed" and key.startswith("latent.") and key.endswith(".init"):
         return "the initial value of a random walk needs a distribution (Fixed is not allowed here)"
+    return None
+
+
+# Where the central 98% of each prior must lie, by role (the model works on the log scale: a
+# latent's init is log(yearly count), bias a log ratio, step and noise standard deviations of log
+# values, supply factors organs per person or a report ratio). Wider priors put the sampler's
+# starting point where exp() overflows or a likelihood underflows to -inf.
+ROLE_RANGES = {
+    "log_level": (-5.0, 20.0),     # exp(20) ~ 5e8 organs a year
+    "log_ratio": (-5.0, 5.0),      # a source off by a factor e^5 ~ 150 at most
+    "sd": (1e-3, 5.0),             # a yearly change / reporting noise of 0.1% to ~150x
+    "factor": (1e-3, 100.0),       # organs per person, reported / true donors
+    "share": (0.0, 1.0),
+}
+
+
+def prior_role(key: str) -> str:
+    if key == "supply.share_executed_used":
+        return "share"
+    if key.startswith("supply."):
+        return "factor"
+    if key.endswith(".step") or key.endswith(".noise"):
+        return "sd"
+    if key.endswith(".init"):
+        return "log_level"
+    return "log_ratio"
+
+
+def central_interval(spec: dict) -> tuple[float, float]:
+    """The 1% and 99% quantiles of a prior table (a Fixed value is both)."""
+    from scipy import stats
+
+    d = spec["dist"]
+    if d == "Fixed":
+        return spec["value"], spec["value"]
+    dist = {
+        "Normal": lambda: stats.norm(spec.get("mu"), spec.get("sigma")),
+        "LogNormal": lambda: stats.lognorm(spec.get("sigma"), scale=math.exp(spec.get("mu"))),
+        "HalfNormal": lambda: stats.halfnorm(scale=spec.get("sigma")),
+        "Beta": lambda: stats.beta(spec.get("alpha"), spec.get("beta")),
+        "Gamma": lambda: stats.gamma(spec.get("alpha"), scale=1 / spec.get("beta")),
+        "Uniform": lambda: stats.uniform(spec.get("lower"), spec.get("upper") - spec.get("lower")),
+    }[d]()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an overflow gives inf, refused by the caller
+        lo, hi = dist.ppf([0.01, 0.99])
+    return float(lo), float(hi)
+
+
+def _role_problem(key: str, spec: dict) -> str | None:
+    role = prior_role(key)
+    lo, hi = ROLE_RANGES[role]
+    a, b = central_interval(spec)
+    if not (lo <= a and b <= hi):
+        return (f"98% of this prior lies in [{a:.4g}, {b:.4g}]; a prior for this key ({role.replace('_', ' ')}) "
+                f"must lie within [{lo:g}, {hi:g}]")
     return None
 
 
@@ -208,8 +266,9 @@ def _prior_problems(data: dict) -> list[tuple[str, str]]:
     out = []
     for key, spec in _priors(data):
         try:
-            problem = _support_problem(key, spec)
-            out += ([(key, problem)] if problem else []) + _param_problems(key, spec)
+            params = _param_problems(key, spec)
+            problem = _support_problem(key, spec) or (None if params else _role_problem(key, spec))
+            out += ([(key, problem)] if problem else []) + params
         except (KeyError, TypeError, ValueError):
             continue  # a malformed prior: its type problem is reported by the tree check
     return out
@@ -239,6 +298,30 @@ def _diagnostics_problems(data: dict) -> list[tuple[str, str]]:
     return out
 
 
+# plain numbers the model uses as scales: organ mix concentrations, sds on the log/logit scale
+SCALE_RANGES = {
+    "organ_mix": (1e-2, 1e5),
+    "evidence.shares.noise": (1e-3, 5.0),
+    "evidence.rules.lower_bound_softness": (1e-3, 5.0),
+    "evidence.rules.approx_extra_sd": (0.0, 5.0),
+    "evidence.rules.part_extra_sd": (0.0, 5.0),
+    "flags.*.noise_scale": (1e-3, 100.0),
+}
+
+
+def _scale_problems(data: dict) -> list[tuple[str, str]]:
+    values = [(f"organ_mix.{g}.{o}", "organ_mix", v) for g, mix in data["organ_mix"].items() for o, v in mix.items()]
+    values += [(k, k, data["evidence"][k.split(".")[1]][k.split(".")[2]]) for k in SCALE_RANGES if k.startswith("evidence.")]
+    values += [(f"flags.{f}.noise_scale", "flags.*.noise_scale", c["noise_scale"])
+               for f, c in data.get("flags", {}).items() if "noise_scale" in c]
+    out = []
+    for key, rule, v in values:
+        lo, hi = SCALE_RANGES[rule]
+        if not lo <= v <= hi:
+            out.append((key, f"must be in [{lo:g}, {hi:g}], found {v!r}"))
+    return out
+
+
 def model_problems(data: dict) -> list[tuple[str, str]]:
     """(dotted key, problem) for every value the model cannot use in a resolved scenario.
 
@@ -246,7 +329,8 @@ def model_problems(data: dict) -> list[tuple[str, str]]:
     are the tree check's to report, and the other groups still run.
     """
     out = []
-    for check in (_name_problems, _year_problems, _prior_problems, _sampler_problems, _diagnostics_problems):
+    for check in (_name_problems, _year_problems, _prior_problems, _scale_problems, _sampler_problems,
+                  _diagnostics_problems):
         try:
             out += check(data)
         except (KeyError, TypeError, ValueError, AttributeError):
