@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.io import commit_files, temp_path_beside
+from analysis.io import csv_text as _csv_text
 
 PERIOD_COLUMNS = ["gap_mean", "gap_median", "gap_q05", "gap_q95", "p_gap_positive"]
 
@@ -74,7 +75,7 @@ def csv_text(frame: pd.DataFrame, exact: tuple[str, ...] = ()) -> str:
         if out[col].dtype.kind == "f" and col not in exact:
             count = col.startswith(COUNT_PREFIXES) or col.endswith(COUNT_SUFFIXES)
             out[col] = out[col].round(1 if count else 6)
-    return out.to_csv(index=False, lineterminator="\n")
+    return _csv_text(out)
 
 
 def png_bytes(fig) -> bytes:
@@ -100,8 +101,6 @@ def write_all(out_dir: Path, texts: dict[str, str], binaries: dict[str, bytes]) 
             tmp = temp_path_beside(out_dir / name)
             staged.append((tmp, out_dir / name))
             tmp.write_bytes(data)
-        for tmp, _ in staged:
-            tmp.chmod(0o644)
         commit_files(staged)
     finally:
         for tmp, _ in staged:
