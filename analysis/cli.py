@@ -206,6 +206,11 @@ from analysis.report.cli_commands import report as _report  # noqa: E402
 app.command("report")(_report)
 app.command("notebooks")(_notebooks)
 
+# the fit cache (analysis/model/cache.py)
+from analysis.model.cache import cli as _cache_cli  # noqa: E402
+
+app.add_typer(_cache_cli, name="cache")
+
 # sensitivity sweeps and break-even search (analysis/sensitivity/cli.py)
 from analysis.sensitivity import cli as _sensitivity  # noqa: E402
 

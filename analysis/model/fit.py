@@ -17,6 +17,7 @@ import pandas as pd
 
 from analysis import __version__
 from analysis.io import code_version, sha256_text
+from analysis.model import cache
 from analysis.runtime import CACHE_DIR
 from analysis.scenarios import Scenario
 
@@ -195,25 +196,17 @@ def run_fit(obs: pd.DataFrame, scenario: Scenario, settings: SamplerSettings,
     evidence = build_evidence(obs, scenario)
     cache_path = Path(cache_dir or CACHE_DIR / "fits") / key / "idata.nc"
     if use_cache and cache_path.exists():
-        import arviz as az
-
         t0 = time.perf_counter()
-        idata = az.from_netcdf(cache_path)
-        check_attrs(dict(idata.attrs), attrs, cache_path)
-        return FitResult(idata, evidence, scenario, settings, key, True,
-                         {"load_s": round(time.perf_counter() - t0, 2)}, cache_path)
+        idata, problem = cache.load(cache_path)  # sha256-verified; None when it must not be used
+        if idata is not None:
+            check_attrs(dict(idata.attrs), attrs, cache_path)
+            return FitResult(idata, evidence, scenario, settings, key, True,
+                             {"load_s": round(time.perf_counter() - t0, 2)}, cache_path)
+        cache.report(cache_path, problem)
     idata, timings = _fit_fresh(evidence, scenario, settings, progressbar)
     idata.attrs.update(attrs | {"fit_key": key, "code_version": code_version()})
     if use_cache:
-        from analysis.io import temp_path_beside
-
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temp_path_beside(cache_path)
-        try:
-            idata.to_netcdf(tmp)
-            tmp.replace(cache_path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        cache.save(idata, cache_path)
     return FitResult(idata, evidence, scenario, settings, key, False, timings,
                      cache_path if use_cache else None)
 
