@@ -200,3 +200,58 @@ def test_overrides_checked_like_files():
         base.with_overrides({"supply.share_executed_used": {"dist": "Normal", "mu": 0.5, "sigma": 0.1},
                              "diagnostics.max_divergences": -1}, label="--vary")
     assert [k for _, k, _ in err.value.problems] == ["supply.share_executed_used", "diagnostics.max_divergences"]
+
+
+# ---- data coverage, checked before a fit (analysis/model/coverage.py) ----------------------
+
+def _obs(raw_dir, tmp_path):
+    from analysis.data.ingest import ingest, read_observations
+
+    ingest(raw_dir, tmp_path / "derived")
+    return read_observations(tmp_path / "derived")
+
+
+def test_shipped_scenarios_covered_by_shipped_data(tmp_path):
+    from pathlib import Path
+
+    from analysis.model.coverage import coverage_problems
+    from analysis.scenarios import available
+
+    obs = _obs(Path(__file__).resolve().parents[1] / "data" / "raw", tmp_path)
+    assert {name: coverage_problems(obs, load_scenario(name)) for name in available()} == {
+        name: [] for name in available()}
+
+
+@pytest.mark.parametrize("overrides, edit, expected", [
+    ({"years.start": 2020, "years.periods": [[2020, "latest"]]}, None,
+     [("years.start", "years.start = 2020 is after the last year with a single-year observation (2018)")]),
+    ({"years.periods": [[2000, 2005], [2019, "latest"]]}, None,
+     [("years.periods[1]", "period starts in 2019, after the last model year 2018")]),
+    ({}, ("executions.csv", 2, "year", "2016"),
+     [("declared.prisoner_source_until", "executed prisoners are a declared source in 2000-2014, but "
+       "executions.csv has no row in those years")]),
+    ({}, ("donation.csv", 2, "unit", "organs"),
+     [("declared.donation_start", "voluntary donation starts in 2010, but donation.csv has no donors row in 2010-2018")]),
+])
+def test_coverage_problems(raw_dir, tmp_path, overrides, edit, expected):
+    from analysis.model.coverage import coverage_problems
+
+    from .test_check import set_cell
+
+    if edit:
+        set_cell(raw_dir / edit[0], *edit[1:])
+        if edit[0] == "donation.csv":  # keep the quote check happy: the figure is unchanged
+            set_cell(raw_dir / "donation.csv", 3, "unit", "organs")
+    sc = load_scenario("baseline").with_overrides(overrides) if overrides else load_scenario("baseline")
+    assert coverage_problems(_obs(raw_dir, tmp_path), sc) == expected
+
+
+def test_fit_refuses_uncovered_scenario_before_building(raw_dir, tmp_path):
+    path = tmp_path / "late.toml"
+    path.write_text('extends = "baseline"\n[years]\nstart = 2020\nperiods = [[2020, "latest"]]\n', encoding="utf-8")
+    result = runner.invoke(app, ["fit", "--scenario", str(path), "--data-dir", str(raw_dir),
+                                 "--derived", str(tmp_path / "derived"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == ("scenario error: late.toml: years.start: years.start = 2020 is "
+                                             "after the last year with a single-year observation (2018) (data coverage)")
+    assert not (tmp_path / "out").exists()

@@ -189,8 +189,10 @@ def _sample(entry: dict, inputs: dict, settings: SamplerSettings, progressbar: b
 def run_fit(obs: pd.DataFrame, scenario: Scenario, settings: SamplerSettings,
             use_cache: bool = True, progressbar: bool = False, cache_dir: Path | None = None) -> FitResult:
     """Fit (or load from cache) and return the InferenceData with provenance in attrs."""
+    from analysis.model.coverage import check_coverage
     from analysis.model.evidence import build_evidence
 
+    check_coverage(obs, scenario)  # ScenarioError before any model is built
     attrs = fit_attrs(scenario, observations_hash(obs), settings)
     key = fit_key(attrs)
     evidence = build_evidence(obs, scenario)
