@@ -338,8 +338,10 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
         figures[section].append(FigureRef(key, title, caption, staging / "figures" / f"{key}.png",
                                      {"PNG": f"figures/{key}.png", "SVG": f"figures/{key}.svg"}))
 
+    # every file of the report folder (idata.nc and the fit's tables included); index.html is added
+    # once rendered (the page shows the manifest, so it cannot list its own hash), manifest.json never
     report_files = {str(p.relative_to(staging)): sha256_file(p)
-                    for p in sorted(staging.rglob("*")) if p.is_file() and p.parent != staging}
+                    for p in sorted(staging.rglob("*")) if p.is_file() and p.name != "manifest.json"}
     fit_timings = manifest.pop("timings", {})
     manifest["timings"] = {**timings, "fit": fit_timings, "report_steps": dict(steps.timings),
                            "report_s": round(time.perf_counter() - t_start, 2)}
@@ -368,6 +370,7 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
         sensitivity_html=_sensitivity_html(out_dir.parent / "sensitivity" / name))
     with steps.step("index.html"):
         (staging / "index.html").write_text(render(page), encoding="utf-8")
+        report_files["index.html"] = sha256_file(staging / "index.html")
         (staging / "manifest.json").write_text(
             json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
     return manifest
