@@ -132,3 +132,20 @@ def test_dates(cell, ok):
                                       ("data:text/html,x", False), ("https://", False)])
 def test_urls(cell, ok):
     assert (url_problem(cell, scheme_checked=False) is None) is ok
+
+
+def test_ceiling_of_multi_year_rows():
+    import pandas as pd
+
+    from analysis.data import rules
+    from analysis.data.domain import observation_problems
+
+    base = dict.fromkeys(rules.OBS_COLUMNS, "")
+    rows = [base | {"series": "s", "year": "2000", "year_end": "2017", "value": "2000000", "unit": "transplants", "kind": "capacity"},
+            base | {"series": "s", "year": "2017", "year_end": "", "value": "2000000", "unit": "transplants", "kind": "capacity"},
+            base | {"series": "s", "year": "2000", "year_end": "2017", "value": "20000000", "unit": "transplants", "kind": "estimate"}]
+    frame = pd.DataFrame(rows, index=pd.Index([2, 3, 4], name="line"), dtype=object)
+    assert [str(p) for p in observation_problems(frame, "volumes.csv")] == [
+        "volumes.csv:3:value: ceiling: 2e+06 above the yearly ceiling for transplants (1,000,000)",
+        "volumes.csv:4:value: ceiling: 2e+07 above the cumulative ceiling for transplants (10,000,000)",
+    ]

@@ -28,7 +28,8 @@ import pandas as pd
 from analysis.data import rules
 from analysis.data.problems import Problem
 
-# Largest plausible figure per unit, for yearly rows and for cumulative (multi-year) rows. China's
+# Largest plausible figure per unit, for one-year rows and for cumulative or multi-year rows
+# (kind "cumulative", or year_end after year). China's
 # highest published yearly totals are ~1e5 transplants (independent estimates) and ~2.4e4
 # executions; a ceiling is an order of magnitude or more above anything published, so it only
 # catches typing slips (an extra zero block, 1e15), not disputed figures.
@@ -68,6 +69,14 @@ def control_problems(frame: pd.DataFrame, file: str) -> list[Problem]:
     return out
 
 
+def _multi_year(frame: pd.DataFrame, line: int) -> bool:
+    """A row whose figure spans several years (year_end after year)."""
+    try:
+        return int(frame.at[line, "year_end"]) > int(frame.at[line, "year"])
+    except (TypeError, ValueError):
+        return False
+
+
 def _number_problems(frame: pd.DataFrame, file: str) -> list[Problem]:
     out = []
     for col in rules.NUMERIC_COLUMNS:
@@ -83,7 +92,7 @@ def _number_problems(frame: pd.DataFrame, file: str) -> list[Problem]:
                 out.append(Problem(file, line, col, "number-form",
                                    f"{cell!r}: write numbers as plain decimals (e.g. 20201 or 0.1203)"))
             unit = frame.at[line, "unit"]
-            span = "cumulative" if frame.at[line, "kind"] == "cumulative" else "yearly"
+            span = "cumulative" if frame.at[line, "kind"] == "cumulative" or _multi_year(frame, line) else "yearly"
             ceiling = CEILINGS.get(unit, {}).get(span)
             if ceiling is not None and unit != "share" and x > ceiling:
                 out.append(Problem(file, line, col, "ceiling",
