@@ -155,6 +155,17 @@ def csv_text(frame, index: bool = False, **kwargs) -> str:
     return safe.to_csv(index=index, lineterminator="\n", **kwargs)
 
 
+def read_csv(path, **kwargs):
+    """``pandas.read_csv`` of a CSV written by :func:`write_csv`, text cells restored exactly."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, **kwargs)
+    for col in frame.columns:
+        if is_text_column(frame[col]):
+            frame[col] = frame[col].map(unneutralise)
+    return frame
+
+
 def write_csv(frame, path: Path, index: bool = False, **kwargs) -> None:
     """The one CSV writer: :func:`csv_text`, written with :func:`atomic_path`."""
     atomic_write_text(Path(path), csv_text(frame, index=index, **kwargs))

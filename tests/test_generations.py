@@ -147,6 +147,8 @@ def test_formula_cells_neutralised_numbers_untouched(tmp_path):
                                      "plain", "-1,004", "''=x", ""]
     assert back["number"].tolist() == [-1.5, 2, -3, 4, 5, 6, 7, 8, 9, 10]
     assert [io.unneutralise(c) for c in back["text"]][:-1] == frame["text"].tolist()[:-1]
+    restored = io.read_csv(tmp_path / "t.csv", keep_default_na=False)
+    assert restored["text"].tolist()[:-1] == frame["text"].tolist()[:-1]
 
 
 def test_derived_observations_are_neutralised_and_read_back_exactly(raw_dir, tmp_path):
