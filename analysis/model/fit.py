@@ -207,6 +207,7 @@ def run_fit(obs: pd.DataFrame, scenario: Scenario, settings: SamplerSettings,
         cache.report(cache_path, problem)
     idata, timings = _fit_fresh(evidence, scenario, settings, progressbar)
     idata.attrs.update(attrs | {"fit_key": key, "code_version": code_version()})
+    cache.strip_volatile(idata)  # created_at in every group: identical fits, identical bytes
     if use_cache:
         cache.save(idata, cache_path)
     return FitResult(idata, evidence, scenario, settings, key, False, timings,
