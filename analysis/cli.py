@@ -16,6 +16,7 @@ from analysis.cli_support import (
     derived_dir_for,
     ensure_observations,
     load_scenario_or_exit,
+    scenario_exit,
 )
 from analysis.cli_support import err as _err
 
@@ -113,6 +114,7 @@ def fit(
     from analysis.data.ingest import read_manifest
     from analysis.model.fit import CacheMismatch, SamplerSettings, run_fit
     from analysis.model.outputs import write_fit_outputs
+    from analysis.scenarios import ScenarioError
 
     settings = SamplerSettings.from_scenario(sc, quick=quick, seed=seed, draws=draws, tune=tune,
                                              chains=chains, name=sampler)
@@ -123,6 +125,8 @@ def fit(
     except CacheMismatch as exc:
         _err(str(exc))
         raise typer.Exit(EXIT_CACHE) from None
+    except ScenarioError as exc:  # the data do not cover what the scenario asks for
+        scenario_exit(exc)
     out = out or Path("reports") / sc.name
     manifest = write_fit_outputs(result, out, read_manifest(derived))
     _print_fit(manifest, out)
@@ -236,6 +240,11 @@ from analysis.report.cli_commands import report as _report  # noqa: E402
 
 app.command("report")(_report)
 app.command("notebooks")(_notebooks)
+
+# the fit cache (analysis/model/cache.py)
+from analysis.model.cache import cli as _cache_cli  # noqa: E402
+
+app.add_typer(_cache_cli, name="cache")
 
 # sensitivity sweeps and break-even search (analysis/sensitivity/cli.py)
 from analysis.sensitivity import cli as _sensitivity  # noqa: E402

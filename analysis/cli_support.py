@@ -11,6 +11,8 @@ from pathlib import Path
 
 import typer
 
+from analysis.scenarios import ScenarioError  # noqa: F401 - re-exported for the command modules
+
 DATA_DIR = Path("data/raw")
 DERIVED_DIR = Path("data/derived")
 SHARED_GODT = Path(__file__).resolve().parents[2] / "shared" / "data" / "godt"
@@ -24,13 +26,19 @@ def err(msg: str) -> None:
 
 def load_scenario_or_exit(ref: str):
     """The resolved scenario, or exit 2 with the validation message."""
-    from analysis.scenarios import ScenarioError, load_scenario
+    from analysis.scenarios import load_scenario
 
     try:
         return load_scenario(ref)
     except ScenarioError as exc:
-        err(f"scenario error: {exc}")
-        raise typer.Exit(EXIT_SCENARIO) from None
+        scenario_exit(exc)
+
+
+def scenario_exit(exc) -> None:
+    """Print every problem of a ScenarioError (one ``scenario error:`` line each) and exit 2."""
+    for line in str(exc).splitlines():
+        err(f"scenario error: {line}")
+    raise typer.Exit(EXIT_SCENARIO) from None
 
 
 def derived_dir_for(data_dir: Path, derived: Path | None = None) -> Path:

@@ -7,7 +7,6 @@ figure as PNG (``PNG_DPI``) and SVG, each atomically.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib as mpl
@@ -74,7 +73,7 @@ def save(fig, stem: Path) -> list[Path]:
     Each file is written to a temp name beside its target and renamed into place; on any error
     neither target is touched.
     """
-    from analysis.io import temp_path_beside
+    from analysis.io import commit_files, temp_path_beside
 
     stem = Path(stem)
     targets = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
@@ -85,9 +84,7 @@ def save(fig, stem: Path) -> list[Path]:
             staged.append((tmp, target))
             fig.savefig(tmp, format=target.suffix[1:], dpi=PNG_DPI,
                         metadata={"Date": None} if target.suffix == ".svg" else None)
-        for tmp, target in staged:
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
+        commit_files(staged)
     finally:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)

@@ -103,7 +103,9 @@ def test_tampered_cache_is_refused(mocked, raw_dir, tmp_path):
     idata.load()
     idata.attrs["scenario_hash"] = "0" * 64
     cached.unlink()
-    idata.to_netcdf(cached)
+    from analysis.model import cache
+
+    cache.save(idata, cached)  # a well-formed entry (checksum matches) whose attrs disagree
     result = runner.invoke(app, fit_args(raw_dir, out))
     assert result.exit_code == 4
     assert "does not match this request; differing attrs: scenario_hash (use --no-cache to refit)" in result.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.data import rules
+from analysis.data import domain, rules
 from analysis.data.problems import DataError, Problem
 from analysis.data.read import read_table
 from analysis.data.schema import (
@@ -56,6 +56,7 @@ def load_raw(data_dir: Path, year_min: int = rules.YEAR_MIN, year_max: int = rul
     problems += read_problems
     source_ids: list[str] = []
     if sources is not None:
+        problems += domain.source_problems(sources)
         sources = sources.replace({"": None})
         problems += run_schema(sources_schema(), sources, rules.SOURCES_FILE, source_allowed())
         source_ids = sorted({s for s in sources["source_id"].dropna()})
@@ -72,6 +73,7 @@ def load_raw(data_dir: Path, year_min: int = rules.YEAR_MIN, year_max: int = rul
         problems += read_problems
         if frame is None:
             continue
+        problems += domain.observation_problems(frame, name)
         typed, type_problems = type_columns(frame, name, ["year", "year_end"], rules.NUMERIC_COLUMNS)
         problems += type_problems
         schema = observations_schema(units, source_ids, year_min, year_max, origin_ids)

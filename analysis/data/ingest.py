@@ -1,4 +1,11 @@
-"""data/raw -> data/derived: one tidy observations table and a manifest, written atomically."""
+"""data/raw -> data/derived: one tidy observations table and a manifest, written atomically.
+
+One generation at a time: observations.csv is renamed into place first and manifest.json last;
+the manifest records the sha256 of the raw files and of observations.csv. A reader trusts the
+pair only when both match (:func:`stale`), so a run killed between the two renames leaves a pair
+that is detected as stale and re-ingested, never used. Leftover temp files of dead processes
+are removed at the next ingest. Nothing is written when the raw data have any problem.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,15 @@ import pandas as pd
 from analysis import __version__
 from analysis.data import rules
 from analysis.data.check import RawData, validate
-from analysis.io import commit_files, sha256_file, sha256_text, temp_path_beside
+from analysis.io import (
+    atomic_write_json,
+    csv_text,
+    is_text_column,
+    remove_leftovers,
+    sha256_file,
+    sha256_text,
+    unneutralise,
+)
 
 OBSERVATION_COLUMNS = [
     "family", "obs_id", "series", "year", "year_end", "value", "low", "high", "qualifier", "unit",
@@ -62,23 +77,29 @@ def ingest(data_dir: Path, out_dir: Path) -> dict:
     }
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    obs_target, man_target = out_dir / "observations.csv", out_dir / "manifest.json"
-    obs_tmp, man_tmp = temp_path_beside(obs_target), temp_path_beside(man_target)
-    try:
-        obs.to_csv(obs_tmp, index=False, lineterminator="\n")
-        manifest["observations_sha256"] = sha256_file(obs_tmp)
-        man_tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        commit_files([(obs_tmp, obs_target), (man_tmp, man_target)])
-    finally:
-        obs_tmp.unlink(missing_ok=True)
-        man_tmp.unlink(missing_ok=True)
+    remove_leftovers(out_dir)
+    text = csv_text(obs)
+    manifest["observations_sha256"] = sha256_text(text)
+    write_generation(out_dir, text, manifest)
     return manifest
 
 
+def write_generation(out_dir: Path, observations_text: str, manifest: dict) -> None:
+    """observations.csv first, manifest.json (with the observations' hash) last."""
+    from analysis.io import atomic_write_text
+
+    atomic_write_text(out_dir / "observations.csv", observations_text)
+    atomic_write_json(out_dir / "manifest.json", manifest)
+
+
 def read_observations(derived_dir: Path) -> pd.DataFrame:
-    """Read observations.csv as written by ``ingest``."""
+    """Read observations.csv as written by ``ingest`` (text cells restored from their
+    spreadsheet-safe form)."""
     obs = pd.read_csv(Path(derived_dir) / "observations.csv", keep_default_na=False,
                       na_values={c: [""] for c in ["value", "low", "high", "year_end"]})
+    for col in obs.columns:
+        if is_text_column(obs[col]):
+            obs[col] = obs[col].map(unneutralise)
     for col in ["value", "low", "high"]:
         obs[col] = pd.to_numeric(obs[col], errors="coerce")
     return obs
@@ -87,15 +108,37 @@ def read_observations(derived_dir: Path) -> pd.DataFrame:
 
 
 def read_manifest(derived_dir: Path) -> dict:
+    """The manifest, or {} when it is missing or unreadable (then the derived data are stale)."""
     path = Path(derived_dir) / "manifest.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def stale_reason(data_dir: Path, derived_dir: Path) -> str | None:
+    """Why the derived data cannot be used for data_dir (None when they can): missing files, raw
+    files changed, or observations.csv not the one its manifest describes (a mixed generation)."""
+    derived_dir = Path(derived_dir)
+    manifest = read_manifest(derived_dir)
+    obs_path = derived_dir / "observations.csv"
+    if not manifest or not obs_path.is_file():
+        return "no ingested data"
+    names = [rules.SOURCES_FILE, rules.ORIGINS_FILE] + [f for f, _ in rules.FAMILIES.values()]
+    current = {}
+    for n in names:
+        p = Path(data_dir) / n
+        if p.is_file():
+            current[n] = sha256_file(p)
+    if current != manifest.get("raw_files_sha256"):
+        return "raw files changed"
+    if sha256_file(obs_path) != manifest.get("observations_sha256"):
+        return "observations.csv does not match manifest.json"
+    return None
 
 
 def stale(data_dir: Path, derived_dir: Path) -> bool:
-    """True when derived outputs are missing or were made from other raw files."""
-    manifest = read_manifest(derived_dir)
-    if not manifest or not (Path(derived_dir) / "observations.csv").exists():
-        return True
-    names = [rules.SOURCES_FILE, rules.ORIGINS_FILE] + [f for f, _ in rules.FAMILIES.values()]
-    current = {n: sha256_file(Path(data_dir) / n) for n in names if (Path(data_dir) / n).exists()}
-    return current != manifest.get("raw_files_sha256")
+    """True when derived outputs are missing, were made from other raw files, or do not match
+    their manifest."""
+    return stale_reason(data_dir, derived_dir) is not None

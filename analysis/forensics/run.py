@@ -302,7 +302,9 @@ def run_forensics(observations: pd.DataFrame | None, godt_paths: list[Path], out
     key = inputs_key(observations, godt_paths, country=country, min_run=min_run, measure=measure,
                      charts=charts)
     if reuse and _reusable(out_dir, key):
-        return pd.read_csv(out_dir / "forensics.csv")
+        from analysis.io import read_csv
+
+        return read_csv(out_dir / "forensics.csv")
     godt = read_godt_many(godt_paths) if godt_paths else pd.DataFrame(columns=["country", "year", measure])
     rows: list[dict] = []
     benches, fitted = [], {}

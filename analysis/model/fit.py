@@ -17,6 +17,7 @@ import pandas as pd
 
 from analysis import __version__
 from analysis.io import code_version, sha256_text
+from analysis.model import cache
 from analysis.runtime import CACHE_DIR
 from analysis.scenarios import Scenario
 
@@ -188,32 +189,27 @@ def _sample(entry: dict, inputs: dict, settings: SamplerSettings, progressbar: b
 def run_fit(obs: pd.DataFrame, scenario: Scenario, settings: SamplerSettings,
             use_cache: bool = True, progressbar: bool = False, cache_dir: Path | None = None) -> FitResult:
     """Fit (or load from cache) and return the InferenceData with provenance in attrs."""
+    from analysis.model.coverage import check_coverage
     from analysis.model.evidence import build_evidence
 
+    check_coverage(obs, scenario)  # ScenarioError before any model is built
     attrs = fit_attrs(scenario, observations_hash(obs), settings)
     key = fit_key(attrs)
     evidence = build_evidence(obs, scenario)
     cache_path = Path(cache_dir or CACHE_DIR / "fits") / key / "idata.nc"
     if use_cache and cache_path.exists():
-        import arviz as az
-
         t0 = time.perf_counter()
-        idata = az.from_netcdf(cache_path)
-        check_attrs(dict(idata.attrs), attrs, cache_path)
-        return FitResult(idata, evidence, scenario, settings, key, True,
-                         {"load_s": round(time.perf_counter() - t0, 2)}, cache_path)
+        idata, problem = cache.load(cache_path)  # sha256-verified; None when it must not be used
+        if idata is not None:
+            check_attrs(dict(idata.attrs), attrs, cache_path)
+            return FitResult(idata, evidence, scenario, settings, key, True,
+                             {"load_s": round(time.perf_counter() - t0, 2)}, cache_path)
+        cache.report(cache_path, problem)
     idata, timings = _fit_fresh(evidence, scenario, settings, progressbar)
     idata.attrs.update(attrs | {"fit_key": key, "code_version": code_version()})
+    cache.strip_volatile(idata)  # created_at in every group: identical fits, identical bytes
     if use_cache:
-        from analysis.io import temp_path_beside
-
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temp_path_beside(cache_path)
-        try:
-            idata.to_netcdf(tmp)
-            tmp.replace(cache_path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        cache.save(idata, cache_path)
     return FitResult(idata, evidence, scenario, settings, key, False, timings,
                      cache_path if use_cache else None)
 

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from analysis import __version__
-from analysis.io import code_version, commit_files, temp_path_beside
+from analysis.io import code_version, commit_files, csv_text, temp_path_beside
 from analysis.model.arithmetic import capacity_gap_by_year, composition_test, executions_required
 from analysis.model.fit import FitResult
 from analysis.model.summarize import (
@@ -46,7 +46,7 @@ def _csv_text(frame) -> str:
         if out[col].dtype.kind == "f":
             rate = col.startswith("p_") or col in ("lo", "hi") or "share" in col or "organs_per" in col
             out[col] = out[col].round(4 if rate else 1)
-    return out.to_csv(index=False, lineterminator="\n")
+    return csv_text(out)
 
 
 def write_fit_outputs(result: FitResult, out_dir: Path, inputs: dict) -> dict:

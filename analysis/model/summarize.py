@@ -112,10 +112,10 @@ def diagnostics(idata, periods: list[tuple[int, int]], limits: dict) -> dict:
 
 def write_csv(frame: pd.DataFrame, path) -> None:
     """Stable, byte-reproducible CSV: counts to 0.1, probabilities to 4 decimals."""
-    from analysis.io import atomic_write_text
+    from analysis.io import atomic_write_text, csv_text
 
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype.kind == "f":
             out[col] = out[col].round(4 if col.startswith("p_") else 1)
-    atomic_write_text(path, out.to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(path, csv_text(out))

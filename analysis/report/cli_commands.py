@@ -66,6 +66,8 @@ def report(
     except CacheMismatch as exc:
         _err(str(exc))
         raise typer.Exit(cli.EXIT_CACHE) from None
+    except cli.ScenarioError as exc:  # the data do not cover what the scenario asks for
+        cli.scenario_exit(exc)
     timings["fit_s"] = round(time.perf_counter() - t1, 2)
     typer.echo(f"report: fit {'loaded from cache' if result.from_cache else 'sampled'} "
                f"({timings['fit_s']:.1f} s; key {result.key})")

@@ -36,9 +36,11 @@ class ForensicsSection:
 
 
 def read_forensics_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, keep_default_na=False,
-                       na_values={"value": [""], "benchmark_percentile": [""]},
-                       dtype={"check": str, "series": str, "years": str, "statistic": str, "flag": str})
+    from analysis.io import read_csv
+
+    return read_csv(path, keep_default_na=False,
+                    na_values={"value": [""], "benchmark_percentile": [""]},
+                    dtype={"check": str, "series": str, "years": str, "statistic": str, "flag": str})
 
 
 def load_section(out_dir: Path | None, godt_dir: Path | None = None, godt_found: bool | None = None,

@@ -18,14 +18,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
 from analysis import style
-from analysis.io import sha256_file
+from analysis.io import csv_text, finish_file, remove_leftovers, sha256_file, staging_dir
 from analysis.model.fit import FitResult
 from analysis.report import charts, fit_plots
 from analysis.report.forensics_section import ForensicsSection
@@ -203,7 +202,7 @@ def _csv(frame: pd.DataFrame, path: Path) -> None:
                 digits = 6
             out[col] = out[col].round(digits)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(out.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
+    path.write_text(csv_text(out), encoding="utf-8")
 
 
 def _commit(staging: Path, out_dir: Path) -> list[str]:
@@ -215,8 +214,7 @@ def _commit(staging: Path, out_dir: Path) -> list[str]:
     for rel in order:
         target = out_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(staging / rel, 0o644)
-        os.replace(staging / rel, target)
+        finish_file(staging / rel, target)
     written = {str(f) for f in files}
     for sub in ("figures", "tables"):
         for old in (out_dir / sub).glob("*") if (out_dir / sub).exists() else []:
@@ -240,7 +238,8 @@ def build_report(result: FitResult, observations: pd.DataFrame, out_dir: Path, *
     out_dir.mkdir(parents=True, exist_ok=True)
     own_steps = steps is None
     steps = steps or Steps("report", bar=False, echo=lambda _m: None)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    remove_leftovers(out_dir)
+    staging = staging_dir(out_dir)
     try:
         manifest = _build(result, observations, out_dir, staging, inputs, sources, forensics,
                           forensics_manifest, timings or {}, steps, t_start)
@@ -339,8 +338,10 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
         figures[section].append(FigureRef(key, title, caption, staging / "figures" / f"{key}.png",
                                      {"PNG": f"figures/{key}.png", "SVG": f"figures/{key}.svg"}))
 
+    # every file of the report folder (idata.nc and the fit's tables included); index.html is added
+    # once rendered (the page shows the manifest, so it cannot list its own hash), manifest.json never
     report_files = {str(p.relative_to(staging)): sha256_file(p)
-                    for p in sorted(staging.rglob("*")) if p.is_file() and p.parent != staging}
+                    for p in sorted(staging.rglob("*")) if p.is_file() and p.name != "manifest.json"}
     fit_timings = manifest.pop("timings", {})
     manifest["timings"] = {**timings, "fit": fit_timings, "report_steps": dict(steps.timings),
                            "report_s": round(time.perf_counter() - t_start, 2)}
@@ -369,6 +370,7 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
         sensitivity_html=_sensitivity_html(out_dir.parent / "sensitivity" / name))
     with steps.step("index.html"):
         (staging / "index.html").write_text(render(page), encoding="utf-8")
+        report_files["index.html"] = sha256_file(staging / "index.html")
         (staging / "manifest.json").write_text(
             json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
     return manifest

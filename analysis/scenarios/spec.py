@@ -6,6 +6,8 @@ inherit from it with ``extends``. This module only says what is *allowed*.
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,3 +108,241 @@ SPEC: dict[str, Any] = {
         "min_ess_tail": Leaf("nonneg_float"), "max_divergences": Leaf("int"),
     },
 }
+
+
+# ---- what the model needs beyond types (checked on the resolved scenario) -----------------
+# Each rule below is documented in docs/validation.md ("Scenarios") and applied by
+# ``model_problems``; every problem is reported, not only the first.
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # a scenario name is a folder name under reports/
+YEAR_RANGE = (1980, 2030)  # the years data/raw may hold (analysis/data/rules.py YEAR_MIN/YEAR_MAX)
+SAMPLER_MAX = {"chains": 64, "draws": 100_000, "tune": 100_000}
+SEED_MAX = 2**32 - 1
+# prior parameters: a location within +-REAL_MAX, a scale or shape within POSITIVE_RANGE; wider
+# values overflow exp() on the model's log scale (the latent volumes are exp of a random walk)
+REAL_MAX = 50.0
+POSITIVE_RANGE = (1e-4, 1e4)
+# support of each prior: "unit" = a share in [0, 1], "positive" = a quantity > 0, "real" = any
+UNIT_FAMILIES = ("Beta", "Uniform", "Fixed")
+POSITIVE_FAMILIES = ("LogNormal", "Gamma", "HalfNormal", "Beta", "Uniform", "Fixed")
+
+
+def prior_support(key: str) -> str:
+    """The support a prior at dotted ``key`` must have."""
+    if key == "supply.share_executed_used":
+        return "unit"
+    if key.startswith("supply.") or key.endswith(".step") or key.endswith(".noise"):
+        return "positive"
+    return "real"
+
+
+def _support_problem(key: str, spec: dict) -> str | None:
+    support, dist = prior_support(key), spec["dist"]
+    if support == "unit":
+        if dist not in UNIT_FAMILIES:
+            return (f"a share needs a distribution on [0, 1]; allowed: Beta, Uniform within [0, 1], "
+                    f"Fixed in [0, 1]; found {dist}")
+        lo, hi = (spec["lower"], spec["upper"]) if dist == "Uniform" else (spec.get("value"),) * 2
+        if dist != "Beta" and not (0 <= lo and hi <= 1):
+            return f"a share needs a distribution on [0, 1]; {dist} reaches outside it"
+    if support == "positive":
+        if dist not in POSITIVE_FAMILIES:
+            return (f"a positive quantity needs a positive distribution; allowed: "
+                    f"{', '.join(POSITIVE_FAMILIES)}; found {dist}")
+        lo = spec["lower"] if dist == "Uniform" else spec.get("value", 1.0)
+        if not lo > 0:
+            return f"a positive quantity needs a positive distribution; {dist} reaches {lo} <= 0"
+    if dist == "Fixed" and key.startswith("latent.") and key.endswith(".init"):
+        return "the initial value of a random walk needs a distribution (Fixed is not allowed here)"
+    return None
+
+
+# Where the central 98% of each prior must lie, by role (the model works on the log scale: a
+# latent's init is log(yearly count), bias a log ratio, step and noise standard deviations of log
+# values, supply factors organs per person or a report ratio). Wider priors put the sampler's
+# starting point where exp() overflows or a likelihood underflows to -inf.
+ROLE_RANGES = {
+    "log_level": (-5.0, 20.0),     # exp(20) ~ 5e8 organs a year
+    "log_ratio": (-5.0, 5.0),      # a source off by a factor e^5 ~ 150 at most
+    "sd": (1e-3, 5.0),             # a yearly change / reporting noise of 0.1% to ~150x
+    "factor": (1e-3, 100.0),       # organs per person, reported / true donors
+    "share": (0.0, 1.0),
+}
+
+
+def prior_role(key: str) -> str:
+    if key == "supply.share_executed_used":
+        return "share"
+    if key.startswith("supply."):
+        return "factor"
+    if key.endswith(".step") or key.endswith(".noise"):
+        return "sd"
+    if key.endswith(".init"):
+        return "log_level"
+    return "log_ratio"
+
+
+def central_interval(spec: dict) -> tuple[float, float]:
+    """The 1% and 99% quantiles of a prior table (a Fixed value is both)."""
+    from scipy import stats
+
+    d = spec["dist"]
+    if d == "Fixed":
+        return spec["value"], spec["value"]
+    dist = {
+        "Normal": lambda: stats.norm(spec.get("mu"), spec.get("sigma")),
+        "LogNormal": lambda: stats.lognorm(spec.get("sigma"), scale=math.exp(spec.get("mu"))),
+        "HalfNormal": lambda: stats.halfnorm(scale=spec.get("sigma")),
+        "Beta": lambda: stats.beta(spec.get("alpha"), spec.get("beta")),
+        "Gamma": lambda: stats.gamma(spec.get("alpha"), scale=1 / spec.get("beta")),
+        "Uniform": lambda: stats.uniform(spec.get("lower"), spec.get("upper") - spec.get("lower")),
+    }[d]()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an overflow gives inf, refused by the caller
+        lo, hi = dist.ppf([0.01, 0.99])
+    return float(lo), float(hi)
+
+
+def _role_problem(key: str, spec: dict) -> str | None:
+    role = prior_role(key)
+    lo, hi = ROLE_RANGES[role]
+    a, b = central_interval(spec)
+    if not (lo <= a and b <= hi):
+        return (f"98% of this prior lies in [{a:.4g}, {b:.4g}]; a prior for this key ({role.replace('_', ' ')}) "
+                f"must lie within [{lo:g}, {hi:g}]")
+    return None
+
+
+def _param_problems(key: str, spec: dict) -> list[tuple[str, str]]:
+    out = []
+    for p, constraint in DISTRIBUTIONS[spec["dist"]].items():
+        v = spec[p]
+        if constraint == "positive" and not POSITIVE_RANGE[0] <= v <= POSITIVE_RANGE[1]:
+            out.append((f"{key}.{p}", f"must be in [{POSITIVE_RANGE[0]:g}, {POSITIVE_RANGE[1]:g}], found {v!r}"))
+        elif constraint == "real" and not abs(v) <= REAL_MAX:
+            out.append((f"{key}.{p}", f"must be in [-{REAL_MAX:g}, {REAL_MAX:g}], found {v!r}"))
+    return out
+
+
+def _priors(tree: dict, prefix: str = ""):
+    for k, v in tree.items():
+        key = f"{prefix}.{k}" if prefix else k
+        if isinstance(v, dict) and "dist" in v:
+            yield key, v
+        elif isinstance(v, dict):
+            yield from _priors(v, key)
+
+
+def _year(v, latest: float) -> float:
+    return latest if v == "latest" else v
+
+
+def _year_problems(data: dict) -> list[tuple[str, str]]:
+    out = []
+    lo, hi = YEAR_RANGE
+    years, declared = data["years"], data["declared"]
+    start, end = years["start"], years["end"]
+    for key, v in (("years.start", start), ("years.end", end),
+                   ("declared.donation_start", declared["donation_start"]),
+                   ("declared.prisoner_source_until", declared["prisoner_source_until"])):
+        if v != "latest" and not lo <= v <= hi:
+            out.append((key, f"must be a year in {lo}-{hi}, found {v!r}"))
+    if end != "latest" and start > end:
+        out.append(("years.end", f"years.end = {end} is before years.start = {start}"))
+    inf = float("inf")
+    previous = None
+    for i, (a, b) in enumerate(years["periods"]):
+        key = f"years.periods[{i}]"
+        if _year(a, inf) > _year(b, inf):
+            out.append((key, f"period [{a}, {b}] ends before it starts"))
+        if _year(a, inf) < start or _year(b, inf) > _year(end, inf):
+            out.append((key, f"period [{a}, {b}] reaches outside years.start-years.end [{start}, {end}]"))
+        if previous is not None and _year(a, inf) <= _year(previous, inf):
+            out.append((key, f"periods must be in order and not overlap; [{a}, {b}] starts by {previous}"))
+        previous = b
+    return out
+
+
+def _name_problems(data: dict) -> list[tuple[str, str]]:
+    import re
+
+    if isinstance(data["name"], str) and re.match(NAME_PATTERN, data["name"]):
+        return []
+    return [("name", f"{data['name']!r} is not a name: use letters, digits, '_', '.', '-' "
+             f"(pattern {NAME_PATTERN}); it names the output folder under reports/")]
+
+
+def _prior_problems(data: dict) -> list[tuple[str, str]]:
+    out = []
+    for key, spec in _priors(data):
+        try:
+            params = _param_problems(key, spec)
+            problem = _support_problem(key, spec) or (None if params else _role_problem(key, spec))
+            out += ([(key, problem)] if problem else []) + params
+        except (KeyError, TypeError, ValueError):
+            continue  # a malformed prior: its type problem is reported by the tree check
+    return out
+
+
+def _sampler_problems(data: dict) -> list[tuple[str, str]]:
+    out = []
+    sampler = data["sampler"]
+    for part, node in (("sampler", sampler), ("sampler.quick", sampler["quick"])):
+        for k, limit in SAMPLER_MAX.items():
+            if node[k] > limit:
+                out.append((f"{part}.{k}", f"must be at most {limit:,}, found {node[k]!r}"))
+    if not 0 < sampler["target_accept"] < 1:
+        out.append(("sampler.target_accept", f"must be in (0, 1), found {sampler['target_accept']!r}"))
+    if not 0 <= sampler["seed"] <= SEED_MAX:
+        out.append(("sampler.seed", f"must be in 0-{SEED_MAX}, found {sampler['seed']!r}"))
+    return out
+
+
+def _diagnostics_problems(data: dict) -> list[tuple[str, str]]:
+    out = []
+    diag = data["diagnostics"]
+    if diag["max_divergences"] < 0:
+        out.append(("diagnostics.max_divergences", f"must be >= 0, found {diag['max_divergences']!r}"))
+    if diag["max_rhat"] < 1:
+        out.append(("diagnostics.max_rhat", f"must be >= 1 (R-hat is never below 1), found {diag['max_rhat']!r}"))
+    return out
+
+
+# plain numbers the model uses as scales: organ mix concentrations, sds on the log/logit scale
+SCALE_RANGES = {
+    "organ_mix": (1e-2, 1e5),
+    "evidence.shares.noise": (1e-3, 5.0),
+    "evidence.rules.lower_bound_softness": (1e-3, 5.0),
+    "evidence.rules.approx_extra_sd": (0.0, 5.0),
+    "evidence.rules.part_extra_sd": (0.0, 5.0),
+    "flags.*.noise_scale": (1e-3, 100.0),
+}
+
+
+def _scale_problems(data: dict) -> list[tuple[str, str]]:
+    values = [(f"organ_mix.{g}.{o}", "organ_mix", v) for g, mix in data["organ_mix"].items() for o, v in mix.items()]
+    values += [(k, k, data["evidence"][k.split(".")[1]][k.split(".")[2]]) for k in SCALE_RANGES if k.startswith("evidence.")]
+    values += [(f"flags.{f}.noise_scale", "flags.*.noise_scale", c["noise_scale"])
+               for f, c in data.get("flags", {}).items() if "noise_scale" in c]
+    out = []
+    for key, rule, v in values:
+        lo, hi = SCALE_RANGES[rule]
+        if not lo <= v <= hi:
+            out.append((key, f"must be in [{lo:g}, {hi:g}], found {v!r}"))
+    return out
+
+
+def model_problems(data: dict) -> list[tuple[str, str]]:
+    """(dotted key, problem) for every value the model cannot use in a resolved scenario.
+
+    Each group of checks is skipped where the tree is malformed (missing keys, wrong types): those
+    are the tree check's to report, and the other groups still run.
+    """
+    out = []
+    for check in (_name_problems, _year_problems, _prior_problems, _scale_problems, _sampler_problems,
+                  _diagnostics_problems):
+        try:
+            out += check(data)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+    return out

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.io import commit_files, temp_path_beside
+from analysis.io import commit_files, read_csv, temp_path_beside
+from analysis.io import csv_text as _csv_text
 
 PERIOD_COLUMNS = ["gap_mean", "gap_median", "gap_q05", "gap_q95", "p_gap_positive", "unexplained_median",
                   "unexplained_q05", "unexplained_q95"]
@@ -75,7 +76,7 @@ def csv_text(frame: pd.DataFrame, exact: tuple[str, ...] = ()) -> str:
         if out[col].dtype.kind == "f" and col not in exact:
             count = col.startswith(COUNT_PREFIXES) or col.endswith(COUNT_SUFFIXES)
             out[col] = out[col].round(1 if count else 6)
-    return out.to_csv(index=False, lineterminator="\n")
+    return _csv_text(out)
 
 
 def png_bytes(fig) -> bytes:
@@ -101,8 +102,6 @@ def write_all(out_dir: Path, texts: dict[str, str], binaries: dict[str, bytes]) 
             tmp = temp_path_beside(out_dir / name)
             staged.append((tmp, out_dir / name))
             tmp.write_bytes(data)
-        for tmp, _ in staged:
-            tmp.chmod(0o644)
         commit_files(staged)
     finally:
         for tmp, _ in staged:
@@ -153,7 +152,7 @@ def report_section(out_dir) -> str:
     parts = ['<section id="sensitivity">', "<h2>Sensitivity to the assumptions</h2>"]
     if sweep.exists():
         meta = json.loads((out_dir / "sensitivity.json").read_text()) if (out_dir / "sensitivity.json").exists() else {}
-        t = pd.read_csv(sweep)
+        t = read_csv(sweep)
         scenario = meta.get("base_scenario", {}).get("name", "?")
         n_pts = t["point"].nunique()
         n_fail = t.loc[t["status"] != "ok", "point"].nunique()
@@ -187,7 +186,7 @@ def report_section(out_dir) -> str:
         parts.append("</details>")
     ps = out_dir / "psense.csv"
     if ps.exists():
-        p = pd.read_csv(ps, keep_default_na=False, na_values=[""])
+        p = read_csv(ps, keep_default_na=False, na_values=[""])
         parts.append("<h3>Prior and likelihood sensitivity of the base fit (power-scaling)</h3>")
         parts.append("<p>Change of each posterior quantity when the prior (all priors, or one block) or the "
                      "likelihood is raised to a power near 1, by importance sampling, without refitting "
@@ -197,7 +196,7 @@ def report_section(out_dir) -> str:
         num = [c for c in p.columns if c.startswith(("prior", "likelihood"))]
         parts.append(_table(p, ["quantity", *num, "diagnosis"], dict.fromkeys(num, lambda v: f"{v:.3f}")))
     if be.exists():
-        b = pd.read_csv(be)
+        b = read_csv(be)
         meta = json.loads((out_dir / "breakeven.json").read_text()) if (out_dir / "breakeven.json").exists() else {}
         parts.append("<h3>Break-even values</h3>")
         parts.append(f"<p>For each period and assumption: the value at which the posterior median of the "

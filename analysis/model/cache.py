@@ -1,0 +1,164 @@
+"""The fit cache checks itself: each cached ``idata.nc`` has its sha256 beside it.
+
+Layout: ``<cache>/fits/<fit key>/idata.nc`` and ``idata.nc.sha256.json`` (sha256, size, scenario,
+fit key). :func:`save` writes the idata first and the checksum last (each atomically), so a run
+killed in between leaves an entry without a matching checksum. :func:`load` verifies size and
+sha256 before opening the file; a missing checksum, a mismatch (truncated, overwritten bytes) or a
+file NetCDF cannot read gives ``(None, reason)``: the caller reports it and refits, and the bad
+entry is never used. ``tgap cache list|verify|clear`` shows, checks and removes entries.
+
+``created_at`` attrs (the only values that differ between identical runs) are dropped from every
+group before writing, so identical fits give identical bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+
+from analysis.io import atomic_path, atomic_write_json, remove_leftovers, sha256_file
+
+CHECKSUM_SUFFIX = ".sha256.json"
+VOLATILE_ATTRS = ("created_at",)
+
+
+def checksum_path(path: Path) -> Path:
+    return Path(path).with_name(Path(path).name + CHECKSUM_SUFFIX)
+
+
+def strip_volatile(idata) -> None:
+    """Drop the attrs that differ between identical runs, in every group."""
+    for group in idata.groups():
+        attrs = getattr(idata, group).attrs
+        for k in VOLATILE_ATTRS:
+            attrs.pop(k, None)
+
+
+def save(idata, path: Path) -> str:
+    """Write ``idata`` to ``path`` and its checksum beside it; return the sha256."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(path.parent)
+    strip_volatile(idata)
+    with atomic_path(path) as tmp:
+        idata.to_netcdf(tmp)
+        digest, size = sha256_file(tmp), tmp.stat().st_size
+    atomic_write_json(checksum_path(path), {
+        "sha256": digest, "bytes": size, "fit_key": str(idata.attrs.get("fit_key", path.parent.name)),
+        "scenario_name": str(idata.attrs.get("scenario_name", "")),
+    })
+    return digest
+
+
+def verify(path: Path) -> str | None:
+    """Why the cached file at ``path`` must not be used, or None when its bytes are as saved."""
+    path = Path(path)
+    if not path.is_file():
+        return "missing"
+    try:
+        recorded = json.loads(checksum_path(path).read_text(encoding="utf-8"))
+        sha, size = recorded["sha256"], int(recorded["bytes"])
+    except FileNotFoundError:
+        return "no checksum beside it (written by an older tgap or an interrupted run)"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "its checksum file is unreadable"
+    actual = path.stat().st_size
+    if actual != size:
+        return f"size {actual:,} bytes, {size:,} when saved (truncated or replaced)"
+    if sha256_file(path) != sha:
+        return "sha256 differs from the one saved with it (the file was modified)"
+    return None
+
+
+def load(path: Path):
+    """(idata, None) for a verified, readable entry; else (None, reason). Never raises."""
+    problem = verify(path)
+    if problem:
+        return None, problem
+    try:
+        import arviz as az
+
+        idata = az.from_netcdf(path)
+        for group in idata.groups():
+            getattr(idata, group).load()  # read everything now: the file may be replaced later
+        return idata, None
+    except Exception as exc:  # noqa: BLE001 - any reader failure means: refit
+        return None, f"unreadable ({type(exc).__name__}: {exc})"
+
+
+def report(path: Path, problem: str) -> None:
+    sys.stderr.write(f"tgap: cached fit {path} not used: {problem}; refitting\n")
+
+
+@dataclass
+class Entry:
+    key: str
+    path: Path
+    scenario: str
+    size: int
+    problem: str | None
+
+
+def entries(cache_dir: Path, check: bool = False) -> list[Entry]:
+    """Every cached fit under ``cache_dir`` (the ``fits`` folder), optionally verified."""
+    out = []
+    for d in sorted(p for p in Path(cache_dir).glob("*") if p.is_dir() and not p.name.startswith(".")):
+        path = d / "idata.nc"
+        try:
+            meta = json.loads(checksum_path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = {}
+        size = path.stat().st_size if path.is_file() else 0
+        out.append(Entry(d.name, path, str(meta.get("scenario_name", "?")) if isinstance(meta, dict) else "?",
+                         size, verify(path) if check else None))
+    return out
+
+
+# ---- tgap cache ---------------------------------------------------------------------------
+
+cli = typer.Typer(help="List, verify or clear cached fits (.cache/fits).", no_args_is_help=True)
+CacheDir = typer.Option(None, "--cache-dir", help="Folder of cached fits (default .cache/fits, "
+                        "or $TGAP_CACHE_DIR/fits).")
+
+
+def _fits_dir(cache_dir: Path | None) -> Path:
+    from analysis.runtime import CACHE_DIR
+
+    return Path(cache_dir) if cache_dir is not None else CACHE_DIR / "fits"
+
+
+@cli.command("list")
+def list_cmd(cache_dir: Path = CacheDir) -> None:
+    """One line per cached fit: key, scenario, size."""
+    found = entries(_fits_dir(cache_dir))
+    for e in found:
+        typer.echo(f"{e.key}  {e.scenario:24s} {e.size / 1e6:8.1f} MB")
+    typer.echo(f"{len(found)} cached fit(s) in {_fits_dir(cache_dir)}")
+
+
+@cli.command("verify")
+def verify_cmd(cache_dir: Path = CacheDir) -> None:
+    """Check every cached fit against its sha256; exit 1 if any is bad (bad ones are refitted)."""
+    found = entries(_fits_dir(cache_dir), check=True)
+    for e in found:
+        typer.echo(f"{e.key}  {e.scenario:24s} {'ok' if e.problem is None else 'BAD: ' + e.problem}")
+    bad = [e for e in found if e.problem]
+    typer.echo(f"{len(found) - len(bad)} ok, {len(bad)} bad")
+    if bad:
+        raise typer.Exit(1)
+
+
+@cli.command("clear")
+def clear_cmd(cache_dir: Path = CacheDir,
+              bad_only: bool = typer.Option(False, "--bad", help="Remove only entries that fail verify.")) -> None:
+    """Remove cached fits (all, or with --bad only those that fail verification)."""
+    found = entries(_fits_dir(cache_dir), check=bad_only)
+    gone = [e for e in found if not bad_only or e.problem]
+    for e in gone:
+        shutil.rmtree(e.path.parent, ignore_errors=True)
+    typer.echo(f"removed {len(gone)} cached fit(s) from {_fits_dir(cache_dir)}")
