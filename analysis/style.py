@@ -56,6 +56,36 @@ def apply() -> None:
     })
 
 
+def thousands(ax, axis: str = "y") -> None:
+    """Tick labels with thousands separators and a true minus sign ("−12,000"), at most 6 ticks."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    fmt = FuncFormatter(lambda v, _pos: f"{v:,.0f}".replace("-", "\u2212"))
+    for a in ([ax.xaxis] if axis in ("x", "both") else []) + ([ax.yaxis] if axis in ("y", "both") else []):
+        if a.get_scale() == "linear":
+            a.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+        a.set_major_formatter(fmt)
+
+
+def year_axis(ax) -> None:
+    """Whole years on the x axis (no "2002.5")."""
+    from matplotlib.ticker import FormatStrFormatter, MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=12))
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%d"))
+
+
+def mark(fig, label: str) -> None:
+    """A quick or failed-gate run: a translucent diagonal watermark and a line at the top of the
+    figure naming it (nothing when ``label`` is empty)."""
+    if not label:
+        return
+    fig.text(0.5, 0.5, label, fontsize=34, color=PALETTE["vermillion"], alpha=0.13, ha="center", va="center",
+             rotation=20, fontweight="bold", zorder=100)
+    fig.text(0.995, 0.995, label, fontsize=8, color=PALETTE["vermillion"], ha="right", va="top",
+             fontweight="bold")
+
+
 def source_note(fig, text: str) -> None:
     """The note every chart carries: where its numbers come from and which scenario made it."""
     fig.text(0.01, 0.005, text, fontsize=6.5, color=NOTE_COLOUR, ha="left", va="bottom", wrap=True)

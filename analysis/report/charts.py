@@ -21,7 +21,8 @@ COMPONENTS = {"prisoners": "prisoner_organs_declared", "donors": "donor_organs",
 SCALARS = ["share_executed_used", "organs_per_executed", "organs_per_donor",
            "deceased_volume_step", "executions_step", "donors_step", "living_step"]
 """Scalar parameters shown in the trace and rank plots (those present in the posterior)."""
-FIT_NOTE = "Source: tgap fit of the cited figures in data/raw (posterior draws)."
+FIT_NOTE = ("Source: tgap posterior draws, fitted to the published figures listed (with their publishers) "
+            "in the report's Sources table.")
 VOLUME_UNITS = ("transplants", "organs")
 
 
@@ -115,7 +116,18 @@ def volume_observations(obs: pd.DataFrame, evidence=None) -> pd.DataFrame:
 # ---- charts -------------------------------------------------------------------------------
 
 
-def plot_main(table: pd.DataFrame, scenario: str, observations: pd.DataFrame | None = None) -> Figure:
+def publishers_note(observations: pd.DataFrame | None, publishers: dict[str, str] | None) -> str:
+    """'Points: published single-year volume figures by A, B and C.' naming the sources' publishers."""
+    if observations is None or not len(observations):
+        return ""
+    pubs = publishers or {}
+    names = sorted({pubs.get(s) or s for s in observations["source_id"]})
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return f"Points: published single-year volume figures ({shown}; full list in the report's Sources)."
+
+
+def plot_main(table: pd.DataFrame, scenario: str, observations: pd.DataFrame | None = None,
+              publishers: dict[str, str] | None = None) -> Figure:
     """Transplant volume against the declared sources, by year.
 
     Declared sources stacked (posterior medians of the running sums, with the 90% interval of each
@@ -136,8 +148,9 @@ def plot_main(table: pd.DataFrame, scenario: str, observations: pd.DataFrame | N
         colour = style.DECLARED_COLOURS[comp]
         ax.fill_between(x, lower, upper, color=colour, alpha=0.7, lw=0, label=style.DECLARED_LABELS[comp],
                         zorder=2)
-        # 90% interval of the running sum up to this source: whiskers at the layer's top edge
-        shown = t[f"{col}_q95"] > 0
+        # 90% interval of the running sum up to this source: whiskers at the layer's top edge, only in
+        # years where this source contributes (no donors whisker before donation began)
+        shown = (t[f"{comp}_q95"] > 0).to_numpy()
         ax.vlines(x[shown] + (i - 1) * 0.18, t.loc[shown, f"{col}_q05"], t.loc[shown, f"{col}_q95"],
                   color=colour, lw=1.3, zorder=3)
         lower = upper
@@ -162,8 +175,10 @@ def plot_main(table: pd.DataFrame, scenario: str, observations: pd.DataFrame | N
     ax.set_ylabel("organs transplanted per year")
     ax.set_xlabel("year")
     ax.set_title(f"Transplant volume vs declared sources, scenario {scenario}")
+    style.thousands(ax)
+    style.year_axis(ax)
     source = (f"{FIT_NOTE} Stacked areas: posterior medians of the declared sources' running sums. "
-              f"Points: published single-year volume figures (data/raw/volumes.csv)."
+              f"{publishers_note(observations, publishers)}"
               f"{' ' + ' '.join(notes) if notes else ''}")
     style.finish(fig, scenario, source, bottom=0.14)
     return fig
@@ -223,6 +238,8 @@ def plot_gap_by_year(gap_by_year: pd.DataFrame, scenario: str) -> Figure:
     axp.set_ylim(0, 1)
     axp.set_ylabel("P(gap > 0)")
     axp.set_xlabel("year")
+    style.thousands(ax)
+    style.year_axis(axp)
     style.finish(fig, scenario, f"{FIT_NOTE} Gap = transplant volume minus declared supply; "
                  "negative = declared sources could have supplied more than was transplanted.",
                  bottom=0.12)
@@ -258,6 +275,9 @@ def plot_periods(gap_by_period: pd.DataFrame, cumulative: pd.DataFrame, scenario
     axc.set_title("Gap accumulated within each period (median, 90%)", fontsize=9)
     axc.set_ylabel("organs since the period began")
     axc.legend(fontsize=7, loc="upper left")
+    style.thousands(ax, "x")
+    style.thousands(axc, "y")
+    style.year_axis(axc)
     fig.suptitle(f"Cumulative organs not explained by declared sources, scenario {scenario}")
     style.finish(fig, scenario, f"{FIT_NOTE} Sums are taken draw by draw.", bottom=0.14)
     return fig
@@ -305,6 +325,9 @@ def plot_predictive_target(table: pd.DataFrame, target: str, scenario: str) -> F
                 Line2D([], [], color="grey", marker="v", ls="", label="upper bound")]
     ax.legend(handles=handles, fontsize=7, ncol=3, loc="best")
     ax.set_xlabel("year (mid-year for multi-year figures)")
+    style.year_axis(ax)
+    if target != "shares":
+        style.thousands(ax)
     style.finish(fig, scenario, f"{FIT_NOTE} Each published figure that enters the model "
                  "(evidence_used.csv) against the distribution the fitted model predicts for it.",
                  bottom=0.14)

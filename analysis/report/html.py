@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.report.forensics_section import NOT_EVIDENCE, ForensicsSection
+from analysis.report.statements import RunStatus
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1a1a1a;
@@ -39,6 +40,9 @@ figcaption{font-size:.82rem;color:#333;margin-top:.4rem}
 .pass{background:#d9f0e3;color:#0b5d33}.fail{background:#fbe3d6;color:#8a3200}
 .note{background:#fff8e1;border-left:4px solid #E69F00;padding:.5rem .8rem;font-size:.88rem}
 .muted{color:#555;font-size:.82rem}
+.lede{font-size:1.12rem;font-weight:500;margin:.8rem 0}
+.runmark{background:#8a3200;color:#fff;padding:.5rem 1.2rem;font-weight:700;letter-spacing:.03em}
+.interactive{margin:1.2rem 0;border:1px solid #e3e6e9;padding:.6rem}
 details{margin:.6rem 0}summary{cursor:pointer;color:#0b3d5c}
 pre{background:#f6f8fa;padding:.8rem;overflow:auto;font-size:.75rem;max-height:40rem}
 """
@@ -73,6 +77,10 @@ class Page:
     forensics: ForensicsSection | None = None
     forensics_href: str | None = None
     sensitivity_html: str | None = None          # analysis.sensitivity.report_section, if run
+    headline_sentence: str = ""                  # statements.headline_sentence
+    status: RunStatus = field(default_factory=lambda: RunStatus(quick=False, gate_passed=True))
+    calibration: str | None = None               # statements.calibration_statement
+    interactive: list[tuple[str, str, str]] = field(default_factory=list)  # (key, title, plotly div)
 
 
 def _missing(value) -> bool:
@@ -99,6 +107,17 @@ def fmt_num(v, digits: int = 3) -> str:
             return f"{v:.{digits}g}"
         return f"{v:,.{digits}f}" if abs(v) < 100 else f"{v:,.0f}"
     return str(v)
+
+
+def fmt_col(col: str, v) -> str:
+    """A number in column ``col`` by the report's one formatting rule (analysis.report.datapackage):
+    the column's stated decimals, thousands separators, a true minus; other columns as fmt_num."""
+    from analysis.report.datapackage import rule
+
+    dec = rule(col)[2]
+    if dec is None or _missing(v) or not isinstance(v, (int, float)):
+        return fmt_num(v)
+    return f"{v:,.{dec}f}".replace("-", "−")
 
 
 def link(href: str | None, text: str) -> str:
@@ -134,8 +153,11 @@ def table(frame: pd.DataFrame, cols: list[str] | None = None, headers: dict[str,
                 out.append(f"<td>{v}</td>")
                 continue
             f = formats.get(c)
+            if isinstance(v, bool) and not f:
+                out.append(f"<td>{'yes' if v else 'no'}</td>")
+                continue
             numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
-            text = esc(f(v)) if f else esc(fmt_num(v)) if numeric else esc(v)
+            text = esc(f(v)) if f else esc(fmt_col(c, v)) if numeric else esc(v)
             out.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
@@ -168,19 +190,32 @@ def _headline(page: Page) -> str:
                 f"tune + {esc(sampler.get('draws'))} draws, seed {esc(sampler.get('seed'))}; max R-hat "
                 f"{esc(d.get('max_rhat'))}, min ESS bulk {esc(d.get('min_ess_bulk'))} / tail "
                 f"{esc(d.get('min_ess_tail'))}, {esc(d.get('divergences'))} divergences")
-    warn = ("" if ok else '<p class="note">The diagnostics gate failed: the sampler may not have explored '
-            "the posterior well; treat these numbers as provisional (see Diagnostics).</p>")
-    return (f'<section id="headline"><h2>Headline</h2>'
+    mark = (f'<p class="note" id="run-status"><strong>{esc(page.status.label)}.</strong> '
+            f"{esc(page.status.sentence)}</p>" if page.status.marked else "")
+    calib = (f'<p class=muted id="calibration">{esc(page.calibration)} See docs/model.md, "Recovery on '
+             'simulated data".</p>' if page.calibration else
+             '<p class=muted id="calibration">No calibration results (benchmarks/results/sbc.json) were '
+             "found for this report.</p>")
+    return (f'<section id="headline"><h2>Headline</h2>{mark}'
+            f'<p class="lede" id="headline-sentence">{esc(page.headline_sentence)}</p>'
             f"<p>Organs not explained by declared sources under scenario <strong>{esc(page.scenario)}"
             "</strong>, summed over each period: posterior median, 90% and 50% intervals, and the "
             "posterior probability that the gap is positive. A negative gap means that, under this "
             "scenario's assumptions, the declared sources could have supplied more organs than were "
-            f"transplanted.</p>{tab}<p>{status} <span class=muted>{fit_line}</span></p>{warn}"
+            f"transplanted.</p>{tab}<p>{status} <span class=muted>{fit_line}</span></p>"
             "<p class=muted>The estimate measures how many organs the declared sources leave unexplained "
-            "under the scenario's assumptions; it does not identify where organs came from. On data "
-            "simulated from the model, 90% intervals of the yearly gap covered the truth less often than "
-            "90% (docs/model.md, \"Recovery on simulated data\"): the intervals may be too narrow.</p>"
-            "</section>")
+            "under the scenario's assumptions; it does not identify where organs came from.</p>"
+            f"{calib}</section>")
+
+
+def _interactive(page: Page) -> str:
+    if not page.interactive:
+        return ""
+    parts = "".join(f'<div class="interactive" id="interactive-{esc(k)}"><h3>{esc(t)}</h3>{div}</div>'
+                    for k, t, div in page.interactive)
+    return ('<h3>Interactive charts</h3><p class=muted>Hover for the year, the median and the 90% interval '
+            "(and the source of each published figure); click a legend entry to hide or show a series. "
+            f"The static charts below are the same numbers for print.</p>{parts}")
 
 
 def _figures(page: Page, key: str) -> str:
@@ -304,20 +339,25 @@ def _sensitivity(page: Page) -> str:
 def render(page: Page) -> str:
     m = page.manifest
     title = f"Organs not explained by declared sources — scenario {page.scenario}"
+    if page.status.marked:
+        title = f"[{page.status.label}] {title}"
     meta = (f"tgap {esc(m.get('code_version'))} · created {esc(m.get('created_utc'))} · scenario hash "
             f"{esc(page.scenario_hash[:12])} · fit key {esc(m.get('fit_key'))}"
             f"{' (fit loaded from cache)' if m.get('from_cache') else ''}")
     nav = "".join(f'<a href="#{k}">{esc(v)}</a>' for k, v in NAV)
     body = [
         _headline(page),
-        f'<section id="charts"><h2>Charts</h2>{_figures(page, "charts")}</section>',
+        f'<section id="charts"><h2>Charts</h2>{_interactive(page)}{_figures(page, "charts")}</section>',
         _assumptions(page), _predictive(page), _diagnostics(page), _quality(page), _sources(page),
         _sensitivity(page), _forensics(page), _tables(page), _manifest(page),
     ]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<link rel="icon" href="data:,"><title>{esc(title)}</title><style>{CSS}</style></head><body>'
-            f"<header><h1>{esc(title)}</h1><p>{meta}</p></header><nav>{nav}</nav><main>"
+            f"<header><h1>{esc(title)}</h1><p>{meta}</p></header>"
+            + (f'<div class="runmark">{esc(page.status.label)}: {esc(page.status.sentence)}</div>'
+               if page.status.marked else "")
+            + f"<nav>{nav}</nav><main>"
             + "".join(body)
             + "<footer class=muted><p>Generated by <code>tgap report</code>. Numbers are posterior summaries "
             "of a model whose every assumption is listed above; a different scenario gives different "
