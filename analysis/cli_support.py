@@ -78,3 +78,13 @@ def ensure_observations(data_dir: Path, derived: Path):
             err(f"{len(exc.problems)} problem(s) in {data_dir}")
             raise typer.Exit(EXIT_DATA) from None
     return read_observations(derived)
+
+
+def scenario_toml(sc) -> str:
+    """The resolved scenario as a TOML document (tomli-w) headed by comments naming its hash and
+    files; loading it back gives a scenario with the same hash."""
+    import tomli_w
+
+    head = (f"# scenario {sc.name}  hash {sc.hash}\n"
+            f"# resolved from {' <- '.join(p.name for p in sc.files)} by `tgap scenarios show`\n")
+    return head + tomli_w.dumps(sc.data, multiline_strings=True)

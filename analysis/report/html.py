@@ -197,7 +197,9 @@ def _headline(page: Page) -> str:
              '<p class=muted id="calibration">No calibration results (benchmarks/results/sbc.json) were '
              "found for this report.</p>")
     return (f'<section id="headline"><h2>Headline</h2>{mark}'
-            f'<p class="lede" id="headline-sentence">{esc(page.headline_sentence)}</p>'
+            f'<p class="lede" id="headline-sentence">'
+            + (f"<strong>[{esc(page.status.label)}]</strong> " if page.status.marked else "")
+            + f"{esc(page.headline_sentence)}</p>"
             f"<p>Organs not explained by declared sources under scenario <strong>{esc(page.scenario)}"
             "</strong>, summed over each period: posterior median, 90% and 50% intervals, and the "
             "posterior probability that the gap is positive. A negative gap means that, under this "
@@ -355,7 +357,8 @@ def render(page: Page) -> str:
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<link rel="icon" href="data:,"><title>{esc(title)}</title><style>{CSS}</style></head><body>'
             f"<header><h1>{esc(title)}</h1><p>{meta}</p></header>"
-            + (f'<div class="runmark">{esc(page.status.label)}: {esc(page.status.sentence)}</div>'
+            + (f'<div class="runmark" id="run-mark">{esc(page.status.label)}: not for citation '
+               '(see Headline)</div>'
                if page.status.marked else "")
             + f"<nav>{nav}</nav><main>"
             + "".join(body)

@@ -71,7 +71,7 @@ def volume_vs_declared(declared: pd.DataFrame, observations: pd.DataFrame | None
             hovertemplate=(f"{name}<br>year %{{x}}<br>median %{{y:,.0f}}<br>90% interval "
                            "%{customdata[0]:,.0f} to %{customdata[1]:,.0f}<extra></extra>")))
     if observations is not None and len(observations):
-        o = observations.copy()
+        o = observations[observations["year"].astype(int).between(int(t["year"].min()), int(t["year"].max()))].copy()
         o["y"] = o["value"].where(o["value"].notna(), (o["low"] + o["high"]) / 2) if "low" in o else o["value"]
         pubs = publishers or {}
         o["who"] = [pubs.get(s) or s for s in o["source_id"]]
