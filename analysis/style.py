@@ -133,3 +133,30 @@ def show(fig, dpi: int = 110):
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return Image(data=buf.getvalue(), format="png")
+
+
+# ---- HTML tables ---------------------------------------------------------------------------------
+
+_TABLE_TEMPLATE = """<table{% if id %} id="{{ id }}"{% endif %}{% if cls %} class="{{ cls }}"{% endif %}><thead><tr>
+{%- for h in headers %}<th>{{ h }}</th>{% endfor %}</tr></thead><tbody>
+{%- for row in rows %}<tr>{% for text, num in row %}<td{% if num %} class="num"{% endif %}>{{ text }}</td>{% endfor %}</tr>
+{%- endfor %}</tbody></table>"""
+
+
+def html_table(headers: list[str], rows: list[list[tuple[object, bool]]], table_id: str | None = None,
+               cls: str | None = None) -> str:
+    """The one HTML table renderer of every report page: a jinja2 template with autoescaping.
+
+    ``rows``: per row, (text, numeric) per cell; text is escaped unless it is ``markupsafe.Markup``
+    (trusted HTML such as links built by the caller); numeric cells are right-aligned.
+    """
+    import jinja2
+
+    global _TEMPLATE
+    if _TEMPLATE is None:
+        env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+        _TEMPLATE = env.from_string(_TABLE_TEMPLATE)
+    return _TEMPLATE.render(headers=headers, rows=rows, id=table_id, cls=cls)
+
+
+_TEMPLATE = None

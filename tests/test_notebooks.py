@@ -7,7 +7,9 @@ import subprocess
 
 import pytest
 
-from analysis.report.notebooks import NOTEBOOK_DIR, execute
+from analysis.report.notebooks import execute, notebook_dir
+
+NOTEBOOK_DIR = notebook_dir()
 from tests.conftest import REPO
 
 

@@ -136,32 +136,36 @@ def data_uri(png: Path) -> str:
 def table(frame: pd.DataFrame, cols: list[str] | None = None, headers: dict[str, str] | None = None,
           formats: dict | None = None, table_id: str | None = None, cls: str | None = None,
           raw: set[str] | frozenset = frozenset()) -> str:
-    """An HTML table; ``formats`` col -> callable(value) -> str; ``raw`` columns are trusted HTML."""
+    """An HTML table (analysis.style.html_table, autoescaped); ``formats`` col -> callable(value) -> str;
+    ``raw`` columns are trusted HTML. Numbers follow the one formatting rule (``fmt_col``),
+    booleans read yes/no."""
+    from markupsafe import Markup
+
+    from analysis import style
+
     cols = cols or list(frame.columns)
     headers = headers or {}
     formats = formats or {}
-    attrs = (f' id="{esc(table_id)}"' if table_id else "") + (f' class="{esc(cls)}"' if cls else "")
-    out = [f"<table{attrs}><thead><tr>"]
-    out += [f"<th>{esc(headers.get(c, c))}</th>" for c in cols]
-    out.append("</tr></thead><tbody>")
+    rows = []
     for row in frame[cols].itertuples(index=False):
-        out.append("<tr>")
+        cells = []
         for c, v in zip(cols, row):
             if hasattr(v, "item") and not isinstance(v, str):  # numpy scalar -> Python scalar
                 v = v.item()
-            if c in raw:
-                out.append(f"<td>{v}</td>")
-                continue
             f = formats.get(c)
-            if isinstance(v, bool) and not f:
-                out.append(f"<td>{'yes' if v else 'no'}</td>")
-                continue
             numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
-            text = esc(f(v)) if f else esc(fmt_col(c, v)) if numeric else esc(v)
-            out.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
-        out.append("</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
+            if c in raw:
+                cells.append((Markup("" if _missing(v) else str(v)), False))
+            elif f:
+                cells.append((f(v), numeric))
+            elif isinstance(v, bool):
+                cells.append(("yes" if v else "no", False))
+            elif numeric:
+                cells.append((fmt_col(c, v), True))
+            else:
+                cells.append(("" if _missing(v) else str(v), False))
+        rows.append(cells)
+    return style.html_table([headers.get(c, c) for c in cols], rows, table_id=table_id, cls=cls)
 
 
 def figure(ref: FigureRef) -> str:
