@@ -44,7 +44,8 @@ def derived_dir_for(data_dir: Path, derived: Path | None = None) -> Path:
     """data/derived for the shipped data, else a sibling ``derived-<name>`` of the data directory."""
     if derived is not None:
         return derived
-    return DERIVED_DIR if data_dir == DATA_DIR else data_dir.parent / f"derived-{data_dir.name}"
+    same = Path(data_dir).resolve() == DATA_DIR.resolve()
+    return DERIVED_DIR if same else data_dir.parent / f"derived-{data_dir.name}"
 
 
 def require_data_dir(data_dir: Path) -> None:

@@ -93,7 +93,7 @@ def source_note(fig, text: str) -> None:
 
 def finish(fig, scenario: str | None, source: str, bottom: float = 0.09) -> None:
     """Leave room at the bottom and add the source note (``source``; scenario name appended)."""
-    note = f"{source} Scenario: {scenario}." if scenario else source
+    note = f"Scenario: {scenario}. {source}" if scenario else source
     fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, bottom))
     source_note(fig, note)
 

@@ -116,14 +116,15 @@ def volume_observations(obs: pd.DataFrame, evidence=None) -> pd.DataFrame:
 # ---- charts -------------------------------------------------------------------------------
 
 
-def publishers_note(observations: pd.DataFrame | None, publishers: dict[str, str] | None) -> str:
-    """'Points: published single-year volume figures by A, B and C.' naming the sources' publishers."""
+def publishers_note(observations: pd.DataFrame | None, publishers: dict[str, str] | None,
+                    what: str = "Points: published single-year volume figures") -> str:
+    """'Points: published single-year volume figures (A, B, C; ...).' naming the sources' publishers."""
     if observations is None or not len(observations):
         return ""
     pubs = publishers or {}
     names = sorted({pubs.get(s) or s for s in observations["source_id"]})
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
-    return f"Points: published single-year volume figures ({shown}; full list in the report's Sources)."
+    return f"{what} ({shown}; full list in the report's Sources)."
 
 
 def plot_main(table: pd.DataFrame, scenario: str, observations: pd.DataFrame | None = None,
@@ -283,7 +284,8 @@ def plot_periods(gap_by_period: pd.DataFrame, cumulative: pd.DataFrame, scenario
     return fig
 
 
-def plot_predictive_target(table: pd.DataFrame, target: str, scenario: str) -> Figure:
+def plot_predictive_target(table: pd.DataFrame, target: str, scenario: str,
+                           publishers: dict[str, str] | None = None) -> Figure:
     """One target's published figures against the posterior predictive 90% interval.
 
     x = (mid-)year of the figure; a figure's predictive interval is the vertical bar behind it.
@@ -329,8 +331,9 @@ def plot_predictive_target(table: pd.DataFrame, target: str, scenario: str) -> F
     if target != "shares":
         style.thousands(ax)
     style.finish(fig, scenario, f"{FIT_NOTE} Each published figure that enters the model "
-                 "(evidence_used.csv) against the distribution the fitted model predicts for it.",
-                 bottom=0.14)
+                 "(evidence_used.csv) against the distribution the fitted model predicts for it. "
+                 + publishers_note(t if "source_id" in t else None, publishers, "Figures published by"),
+                 bottom=0.16)
     return fig
 
 

@@ -93,12 +93,15 @@ def schema(frame: pd.DataFrame) -> dict:
     return {"fields": fields}
 
 
-def write_datapackage(folder: Path, scenario: str) -> Path:
-    """datapackage.json describing every CSV under ``folder`` (paths relative to it)."""
+def write_datapackage(folder: Path, scenario: str, extra: dict[str, Path] | None = None) -> Path:
+    """datapackage.json describing every CSV under ``folder`` (paths relative to it) and under each
+    ``extra`` directory (written as ``<prefix>/<file>``: outputs that live beside the staged files)."""
     folder = Path(folder)
     resources = []
-    for csv in sorted(folder.rglob("*.csv")):
-        rel = csv.relative_to(folder).as_posix()
+    found = [(csv, csv.relative_to(folder).as_posix()) for csv in sorted(folder.rglob("*.csv"))]
+    for prefix, d in (extra or {}).items():
+        found += [(csv, f"{prefix}/{csv.relative_to(d).as_posix()}") for csv in sorted(Path(d).rglob("*.csv"))]
+    for csv, rel in found:
         frame = pd.read_csv(csv, nrows=200)
         resources.append({"name": re.sub(r"[^a-z0-9._-]", "-", rel.lower().removesuffix(".csv")), "path": rel,
                           "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": schema(frame)})

@@ -29,7 +29,8 @@ def _layout(fig, title: str, ytitle: str, status_label: str = "") -> None:
 
 
 def _band(fig, go, x, lo, hi, colour: str, name: str, opacity: float = 0.25) -> None:
-    fig.add_trace(go.Scatter(x=list(x) + list(x)[::-1], y=list(hi) + list(lo)[::-1], fill="toself",
+    x, lo, hi = (pd.Series(v).tolist() for v in (x, lo, hi))
+    fig.add_trace(go.Scatter(x=x + x[::-1], y=hi + lo[::-1], fill="toself",
                              fillcolor=colour, opacity=opacity, line={"width": 0}, hoverinfo="skip",
                              name=name, legendgroup=name))
 
@@ -42,9 +43,11 @@ def gap_by_year(gby: pd.DataFrame, scenario: str, status_label: str = ""):
     fig = go.Figure()
     _band(fig, go, g["year"], g["gap_q05"], g["gap_q95"], style.GAP_BAND_COLOUR, "90% interval", 0.3)
     _band(fig, go, g["year"], g["gap_q25"], g["gap_q75"], style.GAP_BAND_COLOUR, "50% interval", 0.6)
-    custom = g[["gap_q05", "gap_q95", "p_gap_positive"]].to_numpy()
+    # plain lists, not numpy arrays: plotly would encode those as base64 typed arrays, and the page's
+    # data (read by tests and by readers' tools) should be plain numbers
+    custom = g[["gap_q05", "gap_q95", "p_gap_positive"]].to_numpy().tolist()
     fig.add_trace(go.Scatter(
-        x=g["year"], y=g["gap_median"], mode="lines+markers", name="median", customdata=custom,
+        x=g["year"].astype(int).tolist(), y=g["gap_median"].tolist(), mode="lines+markers", name="median", customdata=custom,
         line={"color": style.GAP_COLOUR, "width": 2.5}, marker={"size": 5},
         hovertemplate=("year %{x}<br>median %{y:,.0f}<br>90% interval %{customdata[0]:,.0f} to "
                        "%{customdata[1]:,.0f}<br>P(gap > 0) %{customdata[2]:.2f}<extra>gap</extra>")))
@@ -66,8 +69,8 @@ def volume_vs_declared(declared: pd.DataFrame, observations: pd.DataFrame | None
                                ("supply", style.DECLARED_COLOURS["donors"], "declared supply (all three sources)")]:
         _band(fig, go, t["year"], t[f"{what}_q05"], t[f"{what}_q95"], colour, f"{name}, 90% interval", 0.2)
         fig.add_trace(go.Scatter(
-            x=t["year"], y=t[f"{what}_median"], mode="lines", name=f"{name}, median",
-            customdata=t[[f"{what}_q05", f"{what}_q95"]].to_numpy(), line={"color": colour, "width": 2.5},
+            x=t["year"].astype(int).tolist(), y=t[f"{what}_median"].tolist(), mode="lines",
+            name=f"{name}, median", customdata=t[[f"{what}_q05", f"{what}_q95"]].to_numpy().tolist(), line={"color": colour, "width": 2.5},
             hovertemplate=(f"{name}<br>year %{{x}}<br>median %{{y:,.0f}}<br>90% interval "
                            "%{customdata[0]:,.0f} to %{customdata[1]:,.0f}<extra></extra>")))
     if observations is not None and len(observations):
@@ -77,10 +80,10 @@ def volume_vs_declared(declared: pd.DataFrame, observations: pd.DataFrame | None
         o["who"] = [pubs.get(s) or s for s in o["source_id"]]
         for kind, part in o.groupby("source_kind"):
             fig.add_trace(go.Scatter(
-                x=part["year"], y=part["y"], mode="markers", name=f"published: {str(kind).replace('_', ' ')}",
+                x=part["year"].astype(int).tolist(), y=part["y"].astype(float).tolist(), mode="markers", name=f"published: {str(kind).replace('_', ' ')}",
                 marker={"color": style.SOURCE_KIND_COLOURS.get(kind, "grey"), "size": 8,
                         "line": {"color": "black", "width": 0.5}},
-                customdata=part[["who", "source_id", "kind"]].to_numpy(),
+                customdata=part[["who", "source_id", "kind"]].astype(str).to_numpy().tolist(),
                 hovertemplate=("%{customdata[0]} (%{customdata[1]}), %{customdata[2]}<br>year %{x}<br>"
                                "figure %{y:,.0f}<extra></extra>")))
     _layout(fig, f"Transplant volume vs declared sources, scenario {scenario}", "organs per year", status_label)

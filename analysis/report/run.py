@@ -382,7 +382,7 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
         if len(pt) and target in set(pt["target"]):
             plans.append(("predictive", f"predictive_{target}", TARGET_TITLES[target],
                           "Published figures (points, bounds, ranges) against their posterior predictive "
-                          "90% interval.", lambda t=target: charts.plot_predictive_target(pt, t, name)))
+                          "90% interval.", lambda t=target: charts.plot_predictive_target(pt, t, name, publishers)))
     plans += [
         ("diagnostics", "diagnostics", "R-hat and effective sample size",
          "Every parameter, yearly gap and period sum against the gate's limits.",
@@ -414,7 +414,12 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
     with steps.step("datapackage.json"):
         from analysis.report.datapackage import write_datapackage
 
-        write_datapackage(staging, name)
+        extra = {}
+        if forensics is not None and forensics.out_dir is not None and Path(forensics.out_dir).is_dir():
+            rel = os.path.relpath(Path(forensics.out_dir).resolve(), out_dir.resolve())
+            if not rel.startswith(".."):
+                extra[rel] = Path(forensics.out_dir)
+        write_datapackage(staging, name, extra)
     report_files = {str(p.relative_to(staging)): sha256_file(p)
                     for p in sorted(staging.rglob("*")) if p.is_file() and p.parent != staging}
     fit_timings = manifest.pop("timings", {})
