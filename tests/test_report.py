@@ -141,6 +141,11 @@ def test_report_writes_charts_tables_html_and_manifest(quick_report):
     for rel, digest in m["report"]["files"].items():
         assert sha256_file(out / rel) == digest, rel
     assert {f"figures/{c}.png" for c in CHARTS} <= set(m["report"]["files"])
+    # ArviZ's own provenance attrs are kept beside tgap's
+    import arviz as az
+
+    attrs = az.from_netcdf(out / "idata.nc").posterior.attrs
+    assert "arviz_version" in attrs and "created_at" not in attrs
 
 
 @pytest.mark.slow

@@ -102,7 +102,10 @@ def write_datapackage(folder: Path, scenario: str, extra: dict[str, Path] | None
     for prefix, d in (extra or {}).items():
         found += [(csv, f"{prefix}/{csv.relative_to(d).as_posix()}") for csv in sorted(Path(d).rglob("*.csv"))]
     for csv, rel in found:
-        frame = pd.read_csv(csv, nrows=200)
+        try:
+            frame = pd.read_csv(csv, nrows=200)
+        except pd.errors.EmptyDataError:  # an empty output (e.g. no GODT benchmark) has no columns
+            frame = pd.DataFrame()
         resources.append({"name": re.sub(r"[^a-z0-9._-]", "-", rel.lower().removesuffix(".csv")), "path": rel,
                           "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": schema(frame)})
     pkg = {"name": f"tgap-report-{scenario}".lower().replace("_", "-"), "title": f"tgap report, scenario {scenario}",

@@ -18,7 +18,8 @@ from analysis.report.forensics_section import NOT_EVIDENCE, ForensicsSection
 from analysis.report.statements import RunStatus
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1a1a1a;
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans CJK SC","Source Han Sans SC",
+"PingFang SC","Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;margin:0;color:#1a1a1a;
 background:#fff;line-height:1.45}
 main{max-width:1180px;margin:0 auto;padding:0 1.2rem 3rem}
 header{background:#0b3d5c;color:#fff;padding:1.2rem}

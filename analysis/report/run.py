@@ -408,9 +408,10 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
             ("gap_by_year", "Gap by year", interactive.gap_by_year(gby, name, status.label)),
         ])
     if forensics is not None and forensics.available:  # forensic charts beside the others, in figures/
-        for png, _ in forensics.charts:
+        present = [(png, cap) for png, cap in forensics.charts if Path(png).is_file()]
+        for png, _ in present:
             shutil.copyfile(png, staging / "figures" / png.name)
-        forensics.charts = [(staging / "figures" / png.name, cap) for png, cap in forensics.charts]
+        forensics.charts = [(staging / "figures" / png.name, cap) for png, cap in present]
     with steps.step("datapackage.json"):
         from analysis.report.datapackage import write_datapackage
 
