@@ -8,7 +8,6 @@ import warnings
 from pathlib import Path
 
 
-
 def find_project_root(start: Path | None = None) -> Path | None:
     """The tgap checkout every default path is resolved from, or None.
 

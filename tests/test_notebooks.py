@@ -8,9 +8,9 @@ import subprocess
 import pytest
 
 from analysis.report.notebooks import execute, notebook_dir
+from tests.conftest import REPO
 
 NOTEBOOK_DIR = notebook_dir()
-from tests.conftest import REPO
 
 
 def test_notebook_sources_are_percent_scripts_without_outputs():

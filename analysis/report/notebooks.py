@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 
-
 def notebook_dir() -> Path:
     """notebooks/ of the project root (analysis.runtime.find_project_root), so a regular
     (non-editable) install finds them when run inside the checkout or with TGAP_ROOT set."""
