@@ -278,3 +278,24 @@ def test_api_load_fit_and_load_observations_from_the_package():
     assert analysis.load_fit.__module__ == "analysis.report.session"
     raw, obs = analysis.load_observations()
     assert len(obs) > 100 and "source_id" in obs
+
+
+def test_headline_table_shows_the_unexplained_columns_when_present():
+    from analysis.report import html as report_html
+    from analysis.report.html import Page
+
+    def page(per):
+        empty = pd.DataFrame(columns=["key", "value", "baseline", "differs"])
+        return Page(scenario="baseline", scenario_hash="0" * 64, description="d", manifest={}, headline=per,
+                    diagnostics={"passed": True, "checks": {}}, figures={}, assumptions=[],
+                    scenario_settings=empty, flags=pd.DataFrame(), excluded_reasons=pd.DataFrame(),
+                    sources=pd.DataFrame(), diagnostics_table=pd.DataFrame(), predictive_by_series=pd.DataFrame(),
+                    tables=[], headline_sentence=statements.headline_sentence(per, "baseline"))
+
+    signed = report_html._headline(page(_periods()))
+    assert "P(any unexplained)" not in signed and "14,696" in signed
+    new = _periods(unexplained_median=[0.0, 21012.0], unexplained_q05=[0.0, 3456.0],
+                   unexplained_q95=[812.0, 50321.0], p_any_unexplained=[0.11, 0.97])
+    out = report_html._headline(page(new))
+    assert "P(any unexplained)" in out and "21,012" in out and "3,456 to 50,321" in out and "0.97" in out
+    assert "probability 0.97 that there are any" in out

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.report.forensics_section import NOT_EVIDENCE, ForensicsSection
+from analysis.report import statements
 from analysis.report.statements import RunStatus
 
 CSS = """
@@ -180,11 +181,18 @@ def _headline(page: Page) -> str:
     h = page.headline.copy()
     h["interval_90"] = [f"{fmt_int(a)} to {fmt_int(b)}" for a, b in zip(h["gap_q05"], h["gap_q95"])]
     h["interval_50"] = [f"{fmt_int(a)} to {fmt_int(b)}" for a, b in zip(h["gap_q25"], h["gap_q75"])]
-    tab = table(h, ["period", "gap_median", "interval_90", "interval_50", "p_gap_positive"],
-                headers={"period": "period", "gap_median": "median", "interval_90": "90% interval",
-                         "interval_50": "50% interval", "p_gap_positive": "P(gap > 0)"},
-                formats={"gap_median": fmt_int, "p_gap_positive": lambda v: f"{v:.2f}"},
-                table_id="headline-table", cls="headline")
+    cols = ["period", "gap_median", "interval_90", "interval_50", "p_gap_positive"]
+    headers = {"period": "period", "gap_median": "median", "interval_90": "90% interval",
+               "interval_50": "50% interval", "p_gap_positive": "P(gap > 0)"}
+    formats = {"gap_median": fmt_int, "p_gap_positive": lambda v: f"{v:.2f}"}
+    u = statements.UNEXPLAINED
+    if statements.columns_for(h) is u:  # the per-draw sum of max(gap, 0) beside the signed gap
+        h["unexplained_90"] = [f"{fmt_int(a)} to {fmt_int(b)}" for a, b in zip(h[u["q05"]], h[u["q95"]])]
+        cols += [u["median"], "unexplained_90", u["p"]]
+        headers |= {u["median"]: "unexplained, median", "unexplained_90": "unexplained, 90% interval",
+                    u["p"]: "P(any unexplained)"}
+        formats |= {u["median"]: fmt_int, u["p"]: lambda v: f"{v:.2f}"}
+    tab = table(h, cols, headers=headers, formats=formats, table_id="headline-table", cls="headline")
     d = page.diagnostics
     ok = d.get("passed")
     failed = ", ".join(k for k, v in d.get("checks", {}).items() if not v)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from analysis.cli_support import DATA_DIR
+from analysis.cli_support import DATA_DIR, REPORTS_DIR
 from analysis.cli_support import err as _err
 
 EXIT_DATA, EXIT_USAGE = 1, 2
@@ -109,7 +109,7 @@ def sensitivity(
         _err(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     sc, job = _prepare(scenario, data_dir, derived, quick, seed, draws, tune, chains, sampler, no_cache)
-    out = out or Path("reports") / "sensitivity" / sc.name
+    out = out or REPORTS_DIR / "sensitivity" / sc.name
     from analysis.sensitivity.run import run_sensitivity
     from analysis.sensitivity.sweep import BackendError
 
@@ -201,7 +201,7 @@ def breakeven(
     except ScenarioError as exc:
         _err(f"scenario error: {exc}")
         raise typer.Exit(EXIT_USAGE) from None
-    out = out or Path("reports") / "sensitivity" / sc.name
+    out = out or REPORTS_DIR / "sensitivity" / sc.name
     from analysis.sensitivity.run import run_breakeven
     from analysis.sensitivity.sweep import BackendError
 
