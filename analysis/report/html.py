@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.report.forensics_section import NOT_EVIDENCE, ForensicsSection
 from analysis.report import statements
+from analysis.report.forensics_section import NOT_EVIDENCE, ForensicsSection
 from analysis.report.statements import RunStatus
 
 CSS = """
