@@ -299,3 +299,12 @@ def test_headline_table_shows_the_unexplained_columns_when_present():
     out = report_html._headline(page(new))
     assert "P(any unexplained)" in out and "21,012" in out and "3,456 to 50,321" in out and "0.97" in out
     assert "probability 0.97 that there are any" in out
+
+
+def test_one_quantile_builder_for_the_report_tables():
+    from analysis.report.charts import QS, quantile_columns
+
+    draws = np.arange(101, dtype=float)[None, :].repeat(2, axis=0)
+    cols = quantile_columns("gap", draws)
+    assert list(cols) == [f"gap_{q}" for q in QS]
+    assert cols["gap_q05"].tolist() == [5.0, 5.0] and cols["gap_median"].tolist() == [50.0, 50.0]

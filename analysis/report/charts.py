@@ -31,6 +31,13 @@ def _stack(da: xr.DataArray) -> np.ndarray:
     return da.stack(sample=("chain", "draw")).transpose("year", "sample").values
 
 
+def quantile_columns(prefix: str, draws: np.ndarray) -> dict[str, np.ndarray]:
+    """The report's one quantile-table builder: ``{prefix}_{q}`` for q in QS (q05, q25, median,
+    q75, q95) of a (row, sample) array, one value per row."""
+    q = np.quantile(draws, list(QS.values()), axis=1)
+    return {f"{prefix}_{label}": q[i] for i, label in enumerate(QS)}
+
+
 def _new_figure(figsize) -> Figure:
     style.apply()
     return Figure(figsize=figsize)
@@ -55,9 +62,8 @@ def declared_sources_table(idata) -> pd.DataFrame:
     arrays["gap"] = _stack(post["gap"])
     out = pd.DataFrame({"year": post["year"].values.astype(int)})
     for name, a in arrays.items():
-        q = np.quantile(a, list(QS.values()), axis=1)
-        for i, label in enumerate(QS):
-            out[f"{name}_{label}"] = q[i]
+        for col, values in quantile_columns(name, a).items():
+            out[col] = values
     out["p_gap_positive"] = (arrays["gap"] > 0).mean(axis=1)
     return out
 
@@ -71,10 +77,9 @@ def cumulative_gap_table(idata, periods: list[tuple[int, int]]) -> pd.DataFrame:
         if part.sizes["year"] == 0:
             continue
         cum = _stack(part.cumsum("year"))
-        q = np.quantile(cum, list(QS.values()), axis=1)
+        qs = quantile_columns("cum_gap", cum)
         for i, y in enumerate(part["year"].values):
-            rows.append({"period": f"{a}-{b}", "year": int(y),
-                         **{f"cum_gap_{k}": q[j, i] for j, k in enumerate(QS)},
+            rows.append({"period": f"{a}-{b}", "year": int(y), **{k: float(v[i]) for k, v in qs.items()},
                          "p_cum_gap_positive": float((cum[i] > 0).mean())})
     return pd.DataFrame(rows)
 
