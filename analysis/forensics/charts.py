@@ -28,6 +28,7 @@ SOURCE = ("Source: tgap forensic checks (docs/forensics.md) of the published off
 def _title(name: str) -> str:
     """A series or ratio name for a title: 'official_total' -> 'Official total'."""
     text = str(name).replace("_", " ").replace("godt", "GODT").replace("actual dd", "actual deceased donors")
+    text = "DCD share" if text == "dcd share" else text
     return text[:1].upper() + text[1:]
 
 

@@ -319,9 +319,15 @@ def _forensics(page: Page) -> str:
         out.append("<details><summary>Flagged rows (excluding source disagreements)</summary>"
                    + table(f.flagged) + "</details>")
     for png, caption in f.charts:
-        out.append(figure(FigureRef(png.stem, png.stem.replace("_", " "), caption, png)))
+        out.append(figure(FigureRef(png.stem, FORENSIC_TITLES.get(png.stem, png.stem.replace("_", " ")),
+                                    caption, png, {"PNG": f"figures/{png.name}"})))
     out.append("</section>")
     return "".join(out)
+
+
+FORENSIC_TITLES = {"forensics_fits": "Curve fits of the official series",
+                   "forensics_benchmark": "Fit quality against GODT countries",
+                   "forensics_ratios": "Ratios against GODT countries"}
 
 
 def _tables(page: Page) -> str:

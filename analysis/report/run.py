@@ -442,9 +442,10 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
                                        ("evidence_excluded.csv", "observations left out, with the reason")]]
     table_links += [(f"tables/{f}", d) for f, (_, d) in tables.items()]
     table_links += [("datapackage.json", "data dictionary: every CSV above, every column with its unit")]
-    table_links += [(h, "copied into the report: " + ("the ingested observations the fit used"
-                                                      if h.startswith("data/") else "benchmark result cited above"))
-                    for h in copied.values()]
+    what = {"data/observations.csv": "the ingested observations the fit used",
+            "data/manifest.json": "the ingest manifest (raw-file hashes)",
+            "benchmarks/sbc.json": "the calibration benchmark result cited in the headline"}
+    table_links += [(h, "copied into the report: " + what.get(h, h)) for h in copied.values()]
     page = Page(
         scenario=name, scenario_hash=sc.hash, description=" ".join(sc.get("description").split()),
         manifest=manifest, headline=summary["gap_by_period"], diagnostics=summary["diagnostics"],
