@@ -122,14 +122,14 @@ def volume_observations(obs: pd.DataFrame, evidence=None) -> pd.DataFrame:
 
 
 def publishers_note(observations: pd.DataFrame | None, publishers: dict[str, str] | None,
-                    what: str = "Points: published single-year volume figures") -> str:
+                    what: str = "Points: published single-year volume figures from") -> str:
     """'Points: published single-year volume figures (A, B, C; ...).' naming the sources' publishers."""
     if observations is None or not len(observations):
         return ""
     pubs = publishers or {}
     names = sorted({pubs.get(s) or s for s in observations["source_id"]})
-    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
-    return f"{what} ({shown}; full list in the report's Sources)."
+    shown = "; ".join(names[:6]) + (f"; and {len(names) - 6} more" if len(names) > 6 else "")
+    return f"{what}: {shown} (full list in the report's Sources)."
 
 
 def plot_main(table: pd.DataFrame, scenario: str, observations: pd.DataFrame | None = None,
@@ -337,8 +337,8 @@ def plot_predictive_target(table: pd.DataFrame, target: str, scenario: str,
         style.thousands(ax)
     style.finish(fig, scenario, f"{FIT_NOTE} Each published figure that enters the model "
                  "(evidence_used.csv) against the distribution the fitted model predicts for it. "
-                 + publishers_note(t if "source_id" in t else None, publishers, "Figures published by"),
-                 bottom=0.16)
+                 + publishers_note(t if "source_id" in t else None, publishers, "Figures from"),
+                 bottom=0.22)
     return fig
 
 

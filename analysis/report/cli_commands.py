@@ -105,7 +105,11 @@ def report(
 def _print_headline(manifest: dict, out: Path, total_s: float) -> None:
     import pandas as pd
 
+    from analysis.report.statements import headline_sentence
+
     per = pd.read_csv(out / "gap_by_period.csv")
+    mark = f"[{manifest['run_status']}] " if manifest.get("quick") or not manifest["diagnostics"]["passed"] else ""
+    typer.echo(mark + headline_sentence(per, manifest["scenario"]["name"]))
     typer.echo(f"organs not explained by declared sources under scenario {manifest['scenario']['name']}:")
     for r in per.itertuples():
         typer.echo(f"  {r.period}: median {r.gap_median:,.0f}  90% interval [{r.gap_q05:,.0f}, "
