@@ -12,6 +12,7 @@ from analysis.cli_support import (
     DERIVED_DIR,
     EXIT_CACHE,
     EXIT_DIAGNOSTICS,
+    REPORTS_DIR,
     SHARED_GODT,
     derived_dir_for,
     ensure_observations,
@@ -22,6 +23,22 @@ from analysis.cli_support import err as _err
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="tgap: organs not explained by declared sources, with intervals.")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from analysis import __version__
+
+        typer.echo(f"tgap {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the tgap version and exit."),
+) -> None:
+    """tgap: organs not explained by declared sources, with intervals."""
 
 
 @app.command()
@@ -45,7 +62,7 @@ def check(
 
 @app.command()
 def ingest(
-    data_dir: Path = typer.Option(DATA_DIR, "--data-dir"),
+    data_dir: Path = typer.Option(DATA_DIR, "--data-dir", help="Directory of raw CSV files."),
     out: Path = typer.Option(DERIVED_DIR, "--out", help="Output directory."),
 ) -> None:
     """Validate, then write observations.csv and manifest.json (atomically) to --out."""
@@ -80,24 +97,25 @@ def scenarios_list(ctx: typer.Context) -> None:
 
 @scenarios_app.command("show")
 def scenarios_show(name: str = typer.Argument(..., help="Scenario name or TOML file.")) -> None:
-    """Print the fully resolved scenario (after extends) as TOML-like JSON, with its hash."""
-    import json
+    """Print the fully resolved scenario (after extends) as TOML, with its hash in a comment.
+
+    The output is a complete scenario file: saved and passed to --scenario it gives the same hash."""
+    from analysis.cli_support import scenario_toml
 
     sc = load_scenario_or_exit(name)
-    typer.echo(f"# scenario {sc.name}  hash {sc.hash[:16]}  from {' <- '.join(p.name for p in sc.files)}")
-    typer.echo(json.dumps(sc.data, indent=2, sort_keys=False))
+    typer.echo(scenario_toml(sc), nl=False)
 
 
 @app.command()
 def fit(
     scenario: str = typer.Option("baseline", "--scenario", "-s", help="Scenario name or TOML file."),
-    data_dir: Path = typer.Option(DATA_DIR, "--data-dir"),
+    data_dir: Path = typer.Option(DATA_DIR, "--data-dir", help="Directory of raw CSV files."),
     derived: Path = typer.Option(None, "--derived", help="Where ingested data goes (default data/derived, "
                                  "or DATA_DIR/../derived-<name> for another --data-dir)."),
-    seed: int = typer.Option(None, "--seed"),
-    draws: int = typer.Option(None, "--draws"),
-    tune: int = typer.Option(None, "--tune"),
-    chains: int = typer.Option(None, "--chains"),
+    seed: int = typer.Option(None, "--seed", help="Sampler seed (default: the scenario's sampler.seed)."),
+    draws: int = typer.Option(None, "--draws", help="Posterior draws per chain (default: the scenario's)."),
+    tune: int = typer.Option(None, "--tune", help="Tuning steps per chain (default: the scenario's)."),
+    chains: int = typer.Option(None, "--chains", help="Number of chains (default: the scenario's)."),
     sampler: str = typer.Option(None, "--sampler", help="nutpie | pymc | numpyro (default: scenario)."),
     quick: bool = typer.Option(False, "--quick", help="Small draws for smoke runs."),
     strict: bool = typer.Option(False, "--strict", help="Exit 3 when the diagnostics gate fails."),
@@ -127,7 +145,7 @@ def fit(
         raise typer.Exit(EXIT_CACHE) from None
     except ScenarioError as exc:  # the data do not cover what the scenario asks for
         scenario_exit(exc)
-    out = out or Path("reports") / sc.name
+    out = out or REPORTS_DIR / sc.name
     manifest = write_fit_outputs(result, out, read_manifest(derived))
     _print_fit(manifest, out)
     if strict and not manifest["diagnostics"]["passed"]:
@@ -154,8 +172,8 @@ def _print_fit(manifest: dict, out: Path) -> None:
 
 @app.command()
 def simulate(
-    scenario: str = typer.Option("baseline", "--scenario", "-s"),
-    seed: int = typer.Option(1, "--seed"),
+    scenario: str = typer.Option("baseline", "--scenario", "-s", help="Scenario name or TOML file."),
+    seed: int = typer.Option(1, "--seed", help="Random seed of the simulation."),
     out: Path = typer.Option(..., "--out", help="Directory for the synthetic data/raw files + truth.csv."),
     data_dir: Path = typer.Option(DATA_DIR, "--data-dir", help="Template data (structure of the rows)."),
 ) -> None:
@@ -180,9 +198,9 @@ def forensics(
     godt: list[Path] = typer.Option(None, "--godt", help="GODT export (repeatable; later files win). "
                                     "Default: the exports in ../shared/data/godt when present."),
     derived: Path = typer.Option(DERIVED_DIR, "--derived", help="Directory with observations.csv."),
-    out: Path = typer.Option(Path("reports/forensics"), "--out"),
+    out: Path = typer.Option(REPORTS_DIR / "forensics", "--out", help="Output directory."),
     min_run: int = typer.Option(None, "--min-run", help="Minimum run of years for benchmark countries."),
-    charts: bool = typer.Option(True, "--charts/--no-charts"),
+    charts: bool = typer.Option(True, "--charts/--no-charts", help="Write the PNG charts."),
 ) -> None:
     """Formula fits, ratios and consistency checks of official series; multi-country benchmark."""
     import pandas as pd
@@ -253,8 +271,36 @@ app.command("sensitivity")(_sensitivity.sensitivity)
 app.command("breakeven")(_sensitivity.breakeven)
 
 
+METAVARS = {"Path": "PATH", "list[Path]": "PATH", "int": "N", "float": "X", "str": "TEXT",
+            "list[str]": "TEXT", "bool": ""}
+
+
+def command():
+    """The click command behind ``app`` with conventional help: flags show no type placeholder,
+    values show PATH / N / TEXT instead of Typer's ``<path>``, ``<int>``, ``<str>``."""
+    cmd = typer.main.get_command(app)
+
+    def fix(c) -> None:
+        for p in c.params:
+            if getattr(p, "param_type_name", "") == "option" and p.metavar is None:
+                bare = p.bare_type() if hasattr(p, "bare_type") else ""
+                p.metavar = "" if getattr(p, "is_flag", False) else METAVARS.get(bare, "VALUE")
+            elif getattr(p, "param_type_name", "") == "argument":
+                p.display_type_rich = lambda ctx: None  # the argument's name says what it is
+        import typer._click as tclick  # Typer's vendored click: the --help option is made (and cached) here
+
+        help_opt = c.get_help_option(tclick.Context(c))
+        if help_opt is not None:
+            help_opt.metavar = ""
+        for sub in getattr(c, "commands", {}).values():
+            fix(sub)
+
+    fix(cmd)
+    return cmd
+
+
 def main() -> None:  # pragma: no cover
-    app(prog_name="tgap")
+    command()(prog_name="tgap")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,11 +11,17 @@ from pathlib import Path
 
 import typer
 
+from analysis.runtime import PROJECT_ROOT
 from analysis.scenarios import ScenarioError  # noqa: F401 - re-exported for the command modules
 
-DATA_DIR = Path("data/raw")
-DERIVED_DIR = Path("data/derived")
-SHARED_GODT = Path(__file__).resolve().parents[2] / "shared" / "data" / "godt"
+# Every default path is resolved from one place: the project root (analysis.runtime.find_project_root),
+# so a command gives the same result from any working directory inside the checkout.
+ROOT = PROJECT_ROOT or Path.cwd()
+DATA_DIR = ROOT / "data" / "raw"
+DERIVED_DIR = ROOT / "data" / "derived"
+REPORTS_DIR = ROOT / "reports"
+SHARED_GODT = next((d / "shared" / "data" / "godt" for d in ROOT.parents
+                    if (d / "shared" / "data" / "godt").is_dir()), ROOT.parent / "shared" / "data" / "godt")
 
 EXIT_DATA, EXIT_SCENARIO, EXIT_DIAGNOSTICS, EXIT_CACHE = 1, 2, 3, 4
 
@@ -45,7 +51,22 @@ def derived_dir_for(data_dir: Path, derived: Path | None = None) -> Path:
     """data/derived for the shipped data, else a sibling ``derived-<name>`` of the data directory."""
     if derived is not None:
         return derived
-    return DERIVED_DIR if data_dir == DATA_DIR else data_dir.parent / f"derived-{data_dir.name}"
+    same = Path(data_dir).resolve() == DATA_DIR.resolve()
+    return DERIVED_DIR if same else data_dir.parent / f"derived-{data_dir.name}"
+
+
+def require_data_dir(data_dir: Path) -> None:
+    """Exit 1 with one message saying what to pass when the raw data directory is not there."""
+    from analysis.data import rules
+
+    if (Path(data_dir) / rules.SOURCES_FILE).is_file():
+        return
+    where = (f"the project root found is {PROJECT_ROOT}" if PROJECT_ROOT else
+             f"no tgap project (a directory with pyproject.toml and data/raw) was found from {Path.cwd()} "
+             "upward")
+    err(f"data not found: {data_dir} has no {rules.SOURCES_FILE} ({where}); run from the project checkout, "
+        "pass --data-dir DIR, or set TGAP_ROOT to the checkout")
+    raise typer.Exit(EXIT_DATA)
 
 
 def ensure_observations(data_dir: Path, derived: Path):
@@ -55,6 +76,7 @@ def ensure_observations(data_dir: Path, derived: Path):
     from analysis.data.ingest import read_observations, stale
     from analysis.data.problems import DataError
 
+    require_data_dir(data_dir)
     if stale(data_dir, derived):
         try:
             run_ingest(data_dir, derived)
@@ -64,3 +86,13 @@ def ensure_observations(data_dir: Path, derived: Path):
             err(f"{len(exc.problems)} problem(s) in {data_dir}")
             raise typer.Exit(EXIT_DATA) from None
     return read_observations(derived)
+
+
+def scenario_toml(sc) -> str:
+    """The resolved scenario as a TOML document (tomli-w) headed by comments naming its hash and
+    files; loading it back gives a scenario with the same hash."""
+    import tomli_w
+
+    head = (f"# scenario {sc.name}  hash {sc.hash}\n"
+            f"# resolved from {' <- '.join(p.name for p in sc.files)} by `tgap scenarios show`\n")
+    return head + tomli_w.dumps(sc.data, multiline_strings=True)

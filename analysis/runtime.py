@@ -7,7 +7,27 @@ import os
 import warnings
 from pathlib import Path
 
-CACHE_DIR = Path(os.environ.get("TGAP_CACHE_DIR", Path.cwd() / ".cache"))
+
+def find_project_root(start: Path | None = None) -> Path | None:
+    """The tgap checkout every default path is resolved from, or None.
+
+    ``TGAP_ROOT`` when set; else the first of ``start`` (default: the working directory) and its
+    parents that holds both ``pyproject.toml`` and ``data/raw``; else the checkout this package was
+    imported from (an editable install). A regular install run outside a checkout finds none.
+    """
+    env = os.environ.get("TGAP_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path(start or Path.cwd()).resolve()
+    package_checkout = Path(__file__).resolve().parents[1]
+    for d in [here, *here.parents, package_checkout]:
+        if (d / "pyproject.toml").is_file() and (d / "data" / "raw").is_dir():
+            return d
+    return None
+
+
+PROJECT_ROOT = find_project_root()
+CACHE_DIR = Path(os.environ.get("TGAP_CACHE_DIR") or (PROJECT_ROOT or Path.cwd()) / ".cache")
 
 
 def configure() -> None:

@@ -55,6 +55,36 @@ def apply() -> None:
     })
 
 
+def thousands(ax, axis: str = "y") -> None:
+    """Tick labels with thousands separators and a true minus sign ("−12,000"), at most 6 ticks."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    fmt = FuncFormatter(lambda v, _pos: f"{v:,.0f}".replace("-", "\u2212"))
+    for a in ([ax.xaxis] if axis in ("x", "both") else []) + ([ax.yaxis] if axis in ("y", "both") else []):
+        if a.get_scale() == "linear":
+            a.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+        a.set_major_formatter(fmt)
+
+
+def year_axis(ax) -> None:
+    """Whole years on the x axis (no "2002.5")."""
+    from matplotlib.ticker import FormatStrFormatter, MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=12))
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%d"))
+
+
+def mark(fig, label: str) -> None:
+    """A quick or failed-gate run: a translucent diagonal watermark and a line at the top of the
+    figure naming it (nothing when ``label`` is empty)."""
+    if not label:
+        return
+    fig.text(0.5, 0.5, label, fontsize=34, color=PALETTE["vermillion"], alpha=0.13, ha="center", va="center",
+             rotation=20, fontweight="bold", zorder=100)
+    fig.text(0.995, 0.995, label, fontsize=8, color=PALETTE["vermillion"], ha="right", va="top",
+             fontweight="bold")
+
+
 def source_note(fig, text: str) -> None:
     """The note every chart carries: where its numbers come from and which scenario made it."""
     fig.text(0.01, 0.005, text, fontsize=6.5, color=NOTE_COLOUR, ha="left", va="bottom", wrap=True)
@@ -62,7 +92,7 @@ def source_note(fig, text: str) -> None:
 
 def finish(fig, scenario: str | None, source: str, bottom: float = 0.09) -> None:
     """Leave room at the bottom and add the source note (``source``; scenario name appended)."""
-    note = f"{source} Scenario: {scenario}." if scenario else source
+    note = f"Scenario: {scenario}. {source}" if scenario else source
     fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, bottom))
     source_note(fig, note)
 
@@ -100,3 +130,30 @@ def show(fig, dpi: int = 110):
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return Image(data=buf.getvalue(), format="png")
+
+
+# ---- HTML tables ---------------------------------------------------------------------------------
+
+_TABLE_TEMPLATE = """<table{% if id %} id="{{ id }}"{% endif %}{% if cls %} class="{{ cls }}"{% endif %}><thead><tr>
+{%- for h in headers %}<th>{{ h }}</th>{% endfor %}</tr></thead><tbody>
+{%- for row in rows %}<tr>{% for text, num in row %}<td{% if num %} class="num"{% endif %}>{{ text }}</td>{% endfor %}</tr>
+{%- endfor %}</tbody></table>"""
+
+
+def html_table(headers: list[str], rows: list[list[tuple[object, bool]]], table_id: str | None = None,
+               cls: str | None = None) -> str:
+    """The one HTML table renderer of every report page: a jinja2 template with autoescaping.
+
+    ``rows``: per row, (text, numeric) per cell; text is escaped unless it is ``markupsafe.Markup``
+    (trusted HTML such as links built by the caller); numeric cells are right-aligned.
+    """
+    import jinja2
+
+    global _TEMPLATE
+    if _TEMPLATE is None:
+        env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+        _TEMPLATE = env.from_string(_TABLE_TEMPLATE)
+    return _TEMPLATE.render(headers=headers, rows=rows, id=table_id, cls=cls)
+
+
+_TEMPLATE = None

@@ -105,13 +105,13 @@ def quick_report(tmp_path_factory):
     # checkout while the tests run do not turn the cached-run tests into refits
     code = fit.code_hash()
     mp.setattr(fit, "code_hash", lambda: code)
-    args = ["report", "--quick", "--derived", str(base / "derived"), "--out", str(base / "report"),
-            "--forensics-out", str(base / "forensics")]
+    # no --forensics-out: the forensic outputs go inside the report folder (self-contained)
+    args = ["report", "--quick", "--derived", str(base / "derived"), "--out", str(base / "report")]
     t0 = time.perf_counter()
     result = CliRunner().invoke(app, args)
     seconds = time.perf_counter() - t0
     try:
-        yield SimpleNamespace(base=base, out=base / "report", forensics=base / "forensics",
+        yield SimpleNamespace(base=base, out=base / "report", forensics=base / "report" / "forensics",
                               cache=base / "cache" / "fits", args=args, result=result, seconds=seconds)
     finally:
         mp.undo()

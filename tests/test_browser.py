@@ -67,3 +67,44 @@ def test_report_renders_in_chromium(quick_report, browser):
     shot = quick_report.out / "screenshot.png"
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_interactive_charts_work_offline_and_hover_matches_gap_by_year(quick_report, browser):
+    import re
+
+    import pandas as pd
+
+    assert quick_report.result.exit_code == 0
+    browser.get((quick_report.out / "index.html").resolve().as_uri())
+    assert browser.execute_script("return typeof window.Plotly") == "object"  # plotly.js embedded
+    fetched = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name).filter(n => /^https?:/.test(n))")
+    assert fetched == [], fetched  # nothing loaded from the network
+    gby = pd.read_csv(quick_report.out / "gap_by_year.csv")
+    year = 2015
+    row = gby[gby["year"] == year].iloc[0]
+    trace = browser.execute_script(
+        "const d = document.getElementById('plotly-gap_by_year').data;"
+        "const i = d.findIndex(t => t.name === 'median'); const t = d[i];"
+        f"const j = Array.from(t.x).indexOf({year});"
+        "return {i: i, j: j, y: t.y[j], c: Array.from(t.customdata[j])};")
+    assert trace["j"] >= 0
+    assert abs(trace["y"] - row["gap_median"]) < 0.5
+    assert abs(trace["c"][0] - row["gap_q05"]) < 0.5 and abs(trace["c"][1] - row["gap_q95"]) < 0.5
+    # hover the point as a reader would: the tooltip shows the year, the median and the interval
+    browser.execute_script(
+        "const div = document.getElementById('plotly-gap_by_year'); div.scrollIntoView();"
+        f"Plotly.Fx.hover(div, [{{curveNumber: {trace['i']}, pointNumber: {trace['j']}}}]);")
+    text = browser.execute_script(  # one line of the tooltip per tspan
+        "const lines = Array.from(document.querySelectorAll('#plotly-gap_by_year .hoverlayer tspan.line'));"
+        "return lines.length ? lines.map(t => t.textContent).join('\\n') "
+        ": document.querySelector('#plotly-gap_by_year .hoverlayer').textContent")
+    assert f"year {year}" in text, text
+    numbers = [float(n.replace(",", "").replace("\u2212", "-"))
+               for n in re.findall(r"[\u2212-]?\d[\d,]*(?:\.\d+)?", text.split(f"year {year}")[1])]
+    for value in (row["gap_median"], row["gap_q05"], row["gap_q95"]):
+        assert any(abs(n - round(value)) <= 1 for n in numbers), (value, text)
+    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    assert not errors, errors
+    browser.save_screenshot(str(quick_report.out / "screenshot_interactive.png"))

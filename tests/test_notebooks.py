@@ -7,8 +7,10 @@ import subprocess
 
 import pytest
 
-from analysis.report.notebooks import NOTEBOOK_DIR, execute
+from analysis.report.notebooks import execute, notebook_dir
 from tests.conftest import REPO
+
+NOTEBOOK_DIR = notebook_dir()
 
 
 def test_notebook_sources_are_percent_scripts_without_outputs():
@@ -93,6 +95,7 @@ def test_tgap_notebooks_writes_html(tmp_path):
     assert "Forensic checks of the official series" in page
     assert "result rows written to" in page and "Traceback" not in page
     assert page.count("data:image/png;base64") >= 1
+    assert (out / "05_forensics.html").stat().st_mode & 0o777 == 0o644  # like every other output
     bad = CliRunner().invoke(app, ["notebooks", "--scenario", "no_such_scenario", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and not (tmp_path / "x").exists()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -140,6 +141,11 @@ def test_report_writes_charts_tables_html_and_manifest(quick_report):
     for rel, digest in m["report"]["files"].items():
         assert sha256_file(out / rel) == digest, rel
     assert {f"figures/{c}.png" for c in CHARTS} <= set(m["report"]["files"])
+    # ArviZ's own provenance attrs are kept beside tgap's
+    import arviz as az
+
+    attrs = az.from_netcdf(out / "idata.nc").posterior.attrs
+    assert "arviz_version" in attrs and "created_at" not in attrs
 
 
 @pytest.mark.slow
@@ -150,7 +156,8 @@ def test_index_html_is_self_contained_with_headline_and_sections(quick_report):
     srcs = re.findall(r'<img [^>]*src="([^"]+)"', page)
     assert len(srcs) >= len(CHARTS) and all(s.startswith("data:image/png;base64,") for s in srcs)
     assert not re.search(r'(src|href)="(https?:)?//[^"]*\.(js|css)', page)  # nothing fetched
-    assert "<script" not in page
+    assert not re.search(r"<script[^>]*\bsrc=", page)  # scripts (plotly.js) are inline
+    assert 'id="plotly-gap_by_year"' in page and 'id="plotly-main"' in page
     assert 'id="headline-table"' in page
     per = pd.read_csv(out / "gap_by_period.csv")
     for r in per.itertuples():
@@ -218,3 +225,59 @@ def test_failed_report_leaves_previous_report_untouched(quick_report, monkeypatc
     for p, content in before.items():
         assert p.read_bytes() == content, p
     assert not list(out.glob(".staging-*"))
+
+
+@pytest.mark.slow
+def test_quick_run_is_marked_and_every_result_sentence_is_generated(quick_report):
+    from analysis.report import statements
+
+    assert quick_report.result.exit_code == 0
+    out = quick_report.out
+    page = (out / "index.html").read_text(encoding="utf-8")
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert m["quick"] is True and "QUICK RUN" in m["run_status"]
+    title = re.search(r"<title>(.*?)</title>", page).group(1)
+    assert title.startswith("[QUICK RUN")
+    lede = re.search(r'id="headline-sentence">(.*?)</p>', page).group(1)
+    assert "[QUICK RUN" in lede
+    per = pd.read_csv(out / "gap_by_period.csv")
+    assert report_html.esc(statements.headline_sentence(per, "baseline")) in lede
+    for name in CHARTS:  # every chart carries the marker
+        assert "QUICK RUN" in (out / "figures" / f"{name}.svg").read_text(encoding="utf-8"), name
+    # the calibration figures on the page are those of benchmarks/results/sbc.json (copied beside it)
+    sbc = json.loads((out / "benchmarks" / "sbc.json").read_text(encoding="utf-8"))
+    calib = re.search(r'id="calibration">(.*?)</p>', page).group(1)
+    stated = {float(x) for x in re.findall(r"(\d+\.\d)%", calib)}
+    assert stated == {round(100 * sbc["coverage_90"], 1), round(100 * sbc["coverage_50"], 1)}
+    assert "less often than 90%" not in page
+    # the data dictionary covers every CSV of the report
+    pkg = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
+    assert {r["path"] for r in pkg["resources"]} == {p.relative_to(out).as_posix() for p in out.rglob("*.csv")}
+    assert "lo" not in pd.read_csv(out / "tables" / "posterior_predictive.csv").columns
+
+
+@pytest.mark.slow
+def test_report_folder_is_self_contained_and_survives_a_move(quick_report, tmp_path):
+    assert quick_report.result.exit_code == 0
+    out = quick_report.out
+    assert (out / "forensics" / "forensics.csv").exists() and (out / "data" / "observations.csv").exists()
+    moved = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(out, moved)
+    from html.parser import HTMLParser
+
+    class Links(HTMLParser):  # href/src of tags (not the text of the inline scripts)
+        refs: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            self.refs += [v for k, v in attrs if k in ("href", "src") and v and not v.startswith("#")]
+
+    parser = Links()
+    parser.feed((moved / "index.html").read_text(encoding="utf-8"))
+    refs = parser.refs
+    local = [r for r in refs if not r.startswith(("http://", "https://", "data:"))]
+    assert len(local) >= 20
+    for ref in local:
+        assert not ref.startswith(("/", "..")), ref
+        assert (moved / ref).exists(), ref
+    m = json.loads((moved / "manifest.json").read_text(encoding="utf-8"))
+    assert m["report"]["forensics"]["dir"] == "forensics"

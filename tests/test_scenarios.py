@@ -117,7 +117,7 @@ def test_cli_lists_and_shows():
     shown = runner.invoke(app, ["scenarios", "show", "donors_inflated"])
     assert shown.exit_code == 0
     assert shown.stdout.splitlines()[0].startswith("# scenario donors_inflated  hash ")
-    assert '"donor_report_inflation": {\n      "dist": "LogNormal",\n      "mu": 0.26' in shown.stdout
+    assert '[supply.donor_report_inflation]\ndist = "LogNormal"\nmu = 0.26' in shown.stdout  # TOML
 
 
 def test_with_overrides_validates():

@@ -17,7 +17,14 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from analysis.model.evidence import QUANTITIES, Evidence
-from analysis.model.inputs import CLASSES, FRACTIONS, design, donor_years, drift_targets, model_inputs
+from analysis.model.inputs import (
+    CLASSES,
+    FRACTIONS,
+    design,
+    donor_years,
+    drift_targets,
+    model_inputs,
+)
 from analysis.model.priors import prior, prior_dist, vector_prior
 from analysis.scenarios import Scenario
 from analysis.scenarios.spec import ORGANS

@@ -236,8 +236,9 @@ def _fit_fresh(evidence, scenario: Scenario, settings: SamplerSettings, progress
                                            progressbar=False)
         t3 = time.perf_counter()
     for group in ("posterior", "sample_stats"):
-        # timing attrs differ run to run; keep them out of the data so files are reproducible
-        for k in ("created_at", "sampling_time", "arviz_version", "inference_library_version"):
+        # timing attrs differ run to run; keep them out of the data so files are reproducible (ArviZ's
+        # provenance - arviz_version, inference_library, inference_library_version - stays beside tgap's)
+        for k in ("created_at", "sampling_time"):
             getattr(idata, group).attrs.pop(k, None) if hasattr(idata, group) else None
     timings = {"build_s": round(t1 - t0, 2), "sample_s": round(t2 - t1, 2),
                **entry.pop("timings", {}), "predictive_s": round(t3 - t2, 2), "model_reused": not fresh}

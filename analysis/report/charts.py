@@ -21,13 +21,21 @@ COMPONENTS = {"prisoners": "prisoner_organs_declared", "donors": "donor_organs",
 SCALARS = ["share_executed_used", "organs_per_executed", "organs_per_donor",
            "deceased_volume_step", "executions_step", "donors_step", "living_step"]
 """Scalar parameters shown in the trace and rank plots (those present in the posterior)."""
-FIT_NOTE = "Source: tgap fit of the cited figures in data/raw (posterior draws)."
+FIT_NOTE = ("Source: tgap posterior draws, fitted to the published figures listed (with their publishers) "
+            "in the report's Sources table.")
 VOLUME_UNITS = ("transplants", "recipients", "organs_transplanted", "organs")
 
 
 def _stack(da: xr.DataArray) -> np.ndarray:
     """(year, sample) array of a posterior variable."""
     return da.stack(sample=("chain", "draw")).transpose("year", "sample").values
+
+
+def quantile_columns(prefix: str, draws: np.ndarray) -> dict[str, np.ndarray]:
+    """The report's one quantile-table builder: ``{prefix}_{q}`` for q in QS (q05, q25, median,
+    q75, q95) of a (row, sample) array, one value per row."""
+    q = np.quantile(draws, list(QS.values()), axis=1)
+    return {f"{prefix}_{label}": q[i] for i, label in enumerate(QS)}
 
 
 def _new_figure(figsize) -> Figure:
@@ -54,9 +62,8 @@ def declared_sources_table(idata) -> pd.DataFrame:
     arrays["gap"] = _stack(post["gap"])
     out = pd.DataFrame({"year": post["year"].values.astype(int)})
     for name, a in arrays.items():
-        q = np.quantile(a, list(QS.values()), axis=1)
-        for i, label in enumerate(QS):
-            out[f"{name}_{label}"] = q[i]
+        for col, values in quantile_columns(name, a).items():
+            out[col] = values
     out["p_gap_positive"] = (arrays["gap"] > 0).mean(axis=1)
     return out
 
@@ -70,10 +77,9 @@ def cumulative_gap_table(idata, periods: list[tuple[int, int]]) -> pd.DataFrame:
         if part.sizes["year"] == 0:
             continue
         cum = _stack(part.cumsum("year"))
-        q = np.quantile(cum, list(QS.values()), axis=1)
+        qs = quantile_columns("cum_gap", cum)
         for i, y in enumerate(part["year"].values):
-            rows.append({"period": f"{a}-{b}", "year": int(y),
-                         **{f"cum_gap_{k}": q[j, i] for j, k in enumerate(QS)},
+            rows.append({"period": f"{a}-{b}", "year": int(y), **{k: float(v[i]) for k, v in qs.items()},
                          "p_cum_gap_positive": float((cum[i] > 0).mean())})
     return pd.DataFrame(rows)
 
@@ -115,7 +121,19 @@ def volume_observations(obs: pd.DataFrame, evidence=None) -> pd.DataFrame:
 # ---- charts -------------------------------------------------------------------------------
 
 
-def plot_main(table: pd.DataFrame, scenario: str, observations: pd.DataFrame | None = None) -> Figure:
+def publishers_note(observations: pd.DataFrame | None, publishers: dict[str, str] | None,
+                    what: str = "Points: published single-year volume figures from") -> str:
+    """'Points: published single-year volume figures (A, B, C; ...).' naming the sources' publishers."""
+    if observations is None or not len(observations):
+        return ""
+    pubs = publishers or {}
+    names = sorted({pubs.get(s) or s for s in observations["source_id"]})
+    shown = "; ".join(names[:6]) + (f"; and {len(names) - 6} more" if len(names) > 6 else "")
+    return f"{what}: {shown} (full list in the report's Sources)."
+
+
+def plot_main(table: pd.DataFrame, scenario: str, observations: pd.DataFrame | None = None,
+              publishers: dict[str, str] | None = None) -> Figure:
     """Transplant volume against the declared sources, by year.
 
     Declared sources stacked (posterior medians of the running sums, with the 90% interval of each
@@ -136,8 +154,9 @@ def plot_main(table: pd.DataFrame, scenario: str, observations: pd.DataFrame | N
         colour = style.DECLARED_COLOURS[comp]
         ax.fill_between(x, lower, upper, color=colour, alpha=0.7, lw=0, label=style.DECLARED_LABELS[comp],
                         zorder=2)
-        # 90% interval of the running sum up to this source: whiskers at the layer's top edge
-        shown = t[f"{col}_q95"] > 0
+        # 90% interval of the running sum up to this source: whiskers at the layer's top edge, only in
+        # years where this source contributes (no donors whisker before donation began)
+        shown = (t[f"{comp}_q95"] > 0).to_numpy()
         ax.vlines(x[shown] + (i - 1) * 0.18, t.loc[shown, f"{col}_q05"], t.loc[shown, f"{col}_q95"],
                   color=colour, lw=1.3, zorder=3)
         lower = upper
@@ -162,8 +181,10 @@ def plot_main(table: pd.DataFrame, scenario: str, observations: pd.DataFrame | N
     ax.set_ylabel("organs transplanted per year")
     ax.set_xlabel("year")
     ax.set_title(f"Transplant volume vs declared sources, scenario {scenario}")
+    style.thousands(ax)
+    style.year_axis(ax)
     source = (f"{FIT_NOTE} Stacked areas: posterior medians of the declared sources' running sums. "
-              f"Points: published single-year volume figures (data/raw/volumes.csv)."
+              f"{publishers_note(observations, publishers)}"
               f"{' ' + ' '.join(notes) if notes else ''}")
     style.finish(fig, scenario, source, bottom=0.14)
     return fig
@@ -223,6 +244,8 @@ def plot_gap_by_year(gap_by_year: pd.DataFrame, scenario: str) -> Figure:
     axp.set_ylim(0, 1)
     axp.set_ylabel("P(gap > 0)")
     axp.set_xlabel("year")
+    style.thousands(ax)
+    style.year_axis(axp)
     style.finish(fig, scenario, f"{FIT_NOTE} Gap = transplant volume minus declared supply; "
                  "negative = declared sources could have supplied more than was transplanted.",
                  bottom=0.12)
@@ -258,12 +281,16 @@ def plot_periods(gap_by_period: pd.DataFrame, cumulative: pd.DataFrame, scenario
     axc.set_title("Gap accumulated within each period (median, 90%)", fontsize=9)
     axc.set_ylabel("organs since the period began")
     axc.legend(fontsize=7, loc="upper left")
+    style.thousands(ax, "x")
+    style.thousands(axc, "y")
+    style.year_axis(axc)
     fig.suptitle(f"Cumulative organs not explained by declared sources, scenario {scenario}")
     style.finish(fig, scenario, f"{FIT_NOTE} Sums are taken draw by draw.", bottom=0.14)
     return fig
 
 
-def plot_predictive_target(table: pd.DataFrame, target: str, scenario: str) -> Figure:
+def plot_predictive_target(table: pd.DataFrame, target: str, scenario: str,
+                           publishers: dict[str, str] | None = None) -> Figure:
     """One target's published figures against the posterior predictive 90% interval.
 
     x = (mid-)year of the figure; a figure's predictive interval is the vertical bar behind it.
@@ -305,9 +332,13 @@ def plot_predictive_target(table: pd.DataFrame, target: str, scenario: str) -> F
                 Line2D([], [], color="grey", marker="v", ls="", label="upper bound")]
     ax.legend(handles=handles, fontsize=7, ncol=3, loc="best")
     ax.set_xlabel("year (mid-year for multi-year figures)")
+    style.year_axis(ax)
+    if target != "shares":
+        style.thousands(ax)
     style.finish(fig, scenario, f"{FIT_NOTE} Each published figure that enters the model "
-                 "(evidence_used.csv) against the distribution the fitted model predicts for it.",
-                 bottom=0.14)
+                 "(evidence_used.csv) against the distribution the fitted model predicts for it. "
+                 + publishers_note(t if "source_id" in t else None, publishers, "Figures from"),
+                 bottom=0.22)
     return fig
 
 

@@ -11,23 +11,23 @@ import typer
 from analysis.cli_support import DATA_DIR
 from analysis.cli_support import err as _err
 
-FORENSICS_DIR = Path("reports/forensics")
-
 
 def report(
     scenario: str = typer.Option("baseline", "--scenario", "-s", help="Scenario name or TOML file."),
     out: Path = typer.Option(None, "--out", help="Report directory (default reports/<scenario>)."),
     quick: bool = typer.Option(False, "--quick", help="Small draws (smoke runs)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Refit even if a cached fit exists."),
-    seed: int = typer.Option(None, "--seed"),
-    data_dir: Path = typer.Option(DATA_DIR, "--data-dir"),
+    seed: int = typer.Option(None, "--seed", help="Sampler seed (default: the scenario's sampler.seed)."),
+    data_dir: Path = typer.Option(DATA_DIR, "--data-dir", help="Directory of raw CSV files (default: "
+                                  "data/raw of the project root)."),
     derived: Path = typer.Option(None, "--derived", help="Where ingested data goes (as for tgap fit)."),
     godt: list[Path] = typer.Option(None, "--godt", help="GODT export for the forensic checks "
                                     "(repeatable). Default: the exports in ../shared/data/godt when present."),
     godt_dir: Path = typer.Option(None, "--godt-dir", help="Directory whose *.csv are the GODT exports "
                                   "when no --godt is given (default ../shared/data/godt)."),
-    forensics_out: Path = typer.Option(FORENSICS_DIR, "--forensics-out",
-                                       help="Where the forensic outputs go (read back by the report)."),
+    forensics_out: Path = typer.Option(None, "--forensics-out",
+                                       help="Where the forensic outputs go (read back by the report; "
+                                       "default OUT/forensics, inside the report)."),
     run_forensics: bool = typer.Option(True, "--forensics/--no-forensics",
                                        help="Run the forensic checks (else read --forensics-out as is)."),
     strict: bool = typer.Option(False, "--strict", help="Exit 3 when the diagnostics gate fails."),
@@ -41,6 +41,8 @@ def report(
 
     t0 = time.perf_counter()
     sc = cli.load_scenario_or_exit(scenario)
+    out = out or cli.REPORTS_DIR / sc.name
+    forensics_out = forensics_out or out / "forensics"
     godt_paths = list(godt or [])
     godt_dir = godt_dir or cli.SHARED_GODT
     for p in godt_paths:
@@ -90,11 +92,10 @@ def report(
                    f"{', '.join(p.name for p in godt_paths) or 'none found'})")
     section = load_section(forensics_out, godt_dir=None if godt else godt_dir, godt_found=godt_found)
 
-    out = out or Path("reports") / sc.name
     steps = Steps("report", total=None, bar=interactive())
     try:
         manifest = build_report(result, obs, out, inputs=read_manifest(derived), sources=read_sources(data_dir),
-                                forensics=section, timings=timings, steps=steps)
+                                forensics=section, timings=timings, steps=steps, derived_dir=derived)
     finally:
         steps.close()
     _print_headline(manifest, out, time.perf_counter() - t0)
@@ -106,7 +107,11 @@ def report(
 def _print_headline(manifest: dict, out: Path, total_s: float) -> None:
     import pandas as pd
 
+    from analysis.report.statements import headline_sentence
+
     per = pd.read_csv(out / "gap_by_period.csv")
+    mark = f"[{manifest['run_status']}] " if manifest.get("quick") or not manifest["diagnostics"]["passed"] else ""
+    typer.echo(mark + headline_sentence(per, manifest["scenario"]["name"]))
     typer.echo(f"organs not explained by declared sources under scenario {manifest['scenario']['name']}:")
     for r in per.itertuples():
         typer.echo(f"  {r.period}: median {r.gap_median:,.0f}  90% interval [{r.gap_q05:,.0f}, "
@@ -123,7 +128,8 @@ def _print_headline(manifest: dict, out: Path, total_s: float) -> None:
 def notebooks(
     scenario: str = typer.Option("baseline", "--scenario", "-s", help="Scenario name or TOML file."),
     quick: bool = typer.Option(False, "--quick", help="Small draws inside the notebooks."),
-    data_dir: Path = typer.Option(DATA_DIR, "--data-dir"),
+    data_dir: Path = typer.Option(DATA_DIR, "--data-dir", help="Directory of raw CSV files (default: "
+                                  "data/raw of the project root)."),
     out: Path = typer.Option(None, "--out", help="Directory for the HTML (default reports/<scenario>/notebooks)."),
     only: list[str] = typer.Option(None, "--only", help="Run only notebooks whose name contains this "
                                    "(repeatable)."),
@@ -136,16 +142,20 @@ def notebooks(
 
     from analysis import cli_support as cli
     from analysis.io import atomic_write_text
-    from analysis.report.notebooks import execute, sources, to_html
+    from analysis.report.notebooks import execute, notebook_dir, sources, to_html
     from analysis.report.progress import Steps, interactive
 
     sc = cli.load_scenario_or_exit(scenario)
     ref = str(Path(scenario).resolve()) if Path(scenario).suffix == ".toml" else scenario
-    found = sources(only)
+    try:
+        found = sources(only)
+    except FileNotFoundError as exc:
+        _err(str(exc))
+        raise typer.Exit(1) from None
     if not found:
-        _err(f"no notebooks match {only}")
+        _err(f"no notebooks match {', '.join(only or [])} in {notebook_dir()}")
         raise typer.Exit(1)
-    out = out or Path("reports") / sc.name / "notebooks"
+    out = out or cli.REPORTS_DIR / sc.name / "notebooks"
     params = {"scenario": ref, "data_dir": str(Path(data_dir).resolve()), "quick": quick}
     bar = interactive()
     failed = []
@@ -159,6 +169,7 @@ def notebooks(
                     continue
                 out.mkdir(parents=True, exist_ok=True)
                 atomic_write_text(out / f"{src.stem}.html", to_html(executed))
+                (out / f"{src.stem}.html").chmod(0o644)  # like every other output
     if failed:
         for f in failed:
             _err(f"notebook failed: {f}")

@@ -14,10 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.report import statements
 from analysis.report.forensics_section import NOT_EVIDENCE, ForensicsSection
+from analysis.report.statements import RunStatus
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1a1a1a;
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans CJK SC","Source Han Sans SC",
+"PingFang SC","Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;margin:0;color:#1a1a1a;
 background:#fff;line-height:1.45}
 main{max-width:1180px;margin:0 auto;padding:0 1.2rem 3rem}
 header{background:#0b3d5c;color:#fff;padding:1.2rem}
@@ -39,6 +42,9 @@ figcaption{font-size:.82rem;color:#333;margin-top:.4rem}
 .pass{background:#d9f0e3;color:#0b5d33}.fail{background:#fbe3d6;color:#8a3200}
 .note{background:#fff8e1;border-left:4px solid #E69F00;padding:.5rem .8rem;font-size:.88rem}
 .muted{color:#555;font-size:.82rem}
+.lede{font-size:1.12rem;font-weight:500;margin:.8rem 0}
+.runmark{background:#8a3200;color:#fff;padding:.5rem 1.2rem;font-weight:700;letter-spacing:.03em}
+.interactive{margin:1.2rem 0;border:1px solid #e3e6e9;padding:.6rem}
 details{margin:.6rem 0}summary{cursor:pointer;color:#0b3d5c}
 pre{background:#f6f8fa;padding:.8rem;overflow:auto;font-size:.75rem;max-height:40rem}
 """
@@ -73,6 +79,10 @@ class Page:
     forensics: ForensicsSection | None = None
     forensics_href: str | None = None
     sensitivity_html: str | None = None          # analysis.sensitivity.report_section, if run
+    headline_sentence: str = ""                  # statements.headline_sentence
+    status: RunStatus = field(default_factory=lambda: RunStatus(quick=False, gate_passed=True))
+    calibration: str | None = None               # statements.calibration_statement
+    interactive: list[tuple[str, str, str]] = field(default_factory=list)  # (key, title, plotly div)
 
 
 def _missing(value) -> bool:
@@ -101,6 +111,17 @@ def fmt_num(v, digits: int = 3) -> str:
     return str(v)
 
 
+def fmt_col(col: str, v) -> str:
+    """A number in column ``col`` by the report's one formatting rule (analysis.report.datapackage):
+    the column's stated decimals, thousands separators, a true minus; other columns as fmt_num."""
+    from analysis.report.datapackage import rule
+
+    dec = rule(col)[2]
+    if dec is None or _missing(v) or not isinstance(v, (int, float)):
+        return fmt_num(v)
+    return f"{v:,.{dec}f}".replace("-", "−")
+
+
 def link(href: str | None, text: str) -> str:
     if not href:
         return esc(text)
@@ -117,29 +138,36 @@ def data_uri(png: Path) -> str:
 def table(frame: pd.DataFrame, cols: list[str] | None = None, headers: dict[str, str] | None = None,
           formats: dict | None = None, table_id: str | None = None, cls: str | None = None,
           raw: set[str] | frozenset = frozenset()) -> str:
-    """An HTML table; ``formats`` col -> callable(value) -> str; ``raw`` columns are trusted HTML."""
+    """An HTML table (analysis.style.html_table, autoescaped); ``formats`` col -> callable(value) -> str;
+    ``raw`` columns are trusted HTML. Numbers follow the one formatting rule (``fmt_col``),
+    booleans read yes/no."""
+    from markupsafe import Markup
+
+    from analysis import style
+
     cols = cols or list(frame.columns)
     headers = headers or {}
     formats = formats or {}
-    attrs = (f' id="{esc(table_id)}"' if table_id else "") + (f' class="{esc(cls)}"' if cls else "")
-    out = [f"<table{attrs}><thead><tr>"]
-    out += [f"<th>{esc(headers.get(c, c))}</th>" for c in cols]
-    out.append("</tr></thead><tbody>")
+    rows = []
     for row in frame[cols].itertuples(index=False):
-        out.append("<tr>")
+        cells = []
         for c, v in zip(cols, row):
             if hasattr(v, "item") and not isinstance(v, str):  # numpy scalar -> Python scalar
                 v = v.item()
-            if c in raw:
-                out.append(f"<td>{v}</td>")
-                continue
             f = formats.get(c)
             numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
-            text = esc(f(v)) if f else esc(fmt_num(v)) if numeric else esc(v)
-            out.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
-        out.append("</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
+            if c in raw:
+                cells.append((Markup("" if _missing(v) else str(v)), False))
+            elif f:
+                cells.append((f(v), numeric))
+            elif isinstance(v, bool):
+                cells.append(("yes" if v else "no", False))
+            elif numeric:
+                cells.append((fmt_col(c, v), True))
+            else:
+                cells.append(("" if _missing(v) else str(v), False))
+        rows.append(cells)
+    return style.html_table([headers.get(c, c) for c in cols], rows, table_id=table_id, cls=cls)
 
 
 def figure(ref: FigureRef) -> str:
@@ -153,11 +181,18 @@ def _headline(page: Page) -> str:
     h = page.headline.copy()
     h["interval_90"] = [f"{fmt_int(a)} to {fmt_int(b)}" for a, b in zip(h["gap_q05"], h["gap_q95"])]
     h["interval_50"] = [f"{fmt_int(a)} to {fmt_int(b)}" for a, b in zip(h["gap_q25"], h["gap_q75"])]
-    tab = table(h, ["period", "gap_median", "interval_90", "interval_50", "p_gap_positive"],
-                headers={"period": "period", "gap_median": "median", "interval_90": "90% interval",
-                         "interval_50": "50% interval", "p_gap_positive": "P(gap > 0)"},
-                formats={"gap_median": fmt_int, "p_gap_positive": lambda v: f"{v:.2f}"},
-                table_id="headline-table", cls="headline")
+    cols = ["period", "gap_median", "interval_90", "interval_50", "p_gap_positive"]
+    headers = {"period": "period", "gap_median": "median", "interval_90": "90% interval",
+               "interval_50": "50% interval", "p_gap_positive": "P(gap > 0)"}
+    formats = {"gap_median": fmt_int, "p_gap_positive": lambda v: f"{v:.2f}"}
+    u = statements.UNEXPLAINED
+    if statements.columns_for(h) is u:  # the per-draw sum of max(gap, 0) beside the signed gap
+        h["unexplained_90"] = [f"{fmt_int(a)} to {fmt_int(b)}" for a, b in zip(h[u["q05"]], h[u["q95"]])]
+        cols += [u["median"], "unexplained_90", u["p"]]
+        headers |= {u["median"]: "unexplained, median", "unexplained_90": "unexplained, 90% interval",
+                    u["p"]: "P(any unexplained)"}
+        formats |= {u["median"]: fmt_int, u["p"]: lambda v: f"{v:.2f}"}
+    tab = table(h, cols, headers=headers, formats=formats, table_id="headline-table", cls="headline")
     d = page.diagnostics
     ok = d.get("passed")
     failed = ", ".join(k for k, v in d.get("checks", {}).items() if not v)
@@ -168,19 +203,34 @@ def _headline(page: Page) -> str:
                 f"tune + {esc(sampler.get('draws'))} draws, seed {esc(sampler.get('seed'))}; max R-hat "
                 f"{esc(d.get('max_rhat'))}, min ESS bulk {esc(d.get('min_ess_bulk'))} / tail "
                 f"{esc(d.get('min_ess_tail'))}, {esc(d.get('divergences'))} divergences")
-    warn = ("" if ok else '<p class="note">The diagnostics gate failed: the sampler may not have explored '
-            "the posterior well; treat these numbers as provisional (see Diagnostics).</p>")
-    return (f'<section id="headline"><h2>Headline</h2>'
+    mark = (f'<p class="note" id="run-status"><strong>{esc(page.status.label)}.</strong> '
+            f"{esc(page.status.sentence)}</p>" if page.status.marked else "")
+    calib = (f'<p class=muted id="calibration">{esc(page.calibration)} See docs/model.md, "Recovery on '
+             'simulated data".</p>' if page.calibration else
+             '<p class=muted id="calibration">No calibration results (benchmarks/results/sbc.json) were '
+             "found for this report.</p>")
+    return (f'<section id="headline"><h2>Headline</h2>{mark}'
+            f'<p class="lede" id="headline-sentence">'
+            + (f"<strong>[{esc(page.status.label)}]</strong> " if page.status.marked else "")
+            + f"{esc(page.headline_sentence)}</p>"
             f"<p>Organs not explained by declared sources under scenario <strong>{esc(page.scenario)}"
             "</strong>, summed over each period: posterior median, 90% and 50% intervals, and the "
             "posterior probability that the gap is positive. A negative gap means that, under this "
             "scenario's assumptions, the declared sources could have supplied more organs than were "
-            f"transplanted.</p>{tab}<p>{status} <span class=muted>{fit_line}</span></p>{warn}"
+            f"transplanted.</p>{tab}<p>{status} <span class=muted>{fit_line}</span></p>"
             "<p class=muted>The estimate measures how many organs the declared sources leave unexplained "
-            "under the scenario's assumptions; it does not identify where organs came from. On data "
-            "simulated from the model, 90% intervals of the yearly gap covered the truth less often than "
-            "90% (docs/model.md, \"Recovery on simulated data\"): the intervals may be too narrow.</p>"
-            "</section>")
+            "under the scenario's assumptions; it does not identify where organs came from.</p>"
+            f"{calib}</section>")
+
+
+def _interactive(page: Page) -> str:
+    if not page.interactive:
+        return ""
+    parts = "".join(f'<div class="interactive" id="interactive-{esc(k)}"><h3>{esc(t)}</h3>{div}</div>'
+                    for k, t, div in page.interactive)
+    return ('<h3>Interactive charts</h3><p class=muted>Hover for the year, the median and the 90% interval '
+            "(and the source of each published figure); click a legend entry to hide or show a series. "
+            f"The static charts below are the same numbers for print.</p>{parts}")
 
 
 def _figures(page: Page, key: str) -> str:
@@ -269,9 +319,15 @@ def _forensics(page: Page) -> str:
         out.append("<details><summary>Flagged rows (excluding source disagreements)</summary>"
                    + table(f.flagged) + "</details>")
     for png, caption in f.charts:
-        out.append(figure(FigureRef(png.stem, png.stem.replace("_", " "), caption, png)))
+        out.append(figure(FigureRef(png.stem, FORENSIC_TITLES.get(png.stem, png.stem.replace("_", " ")),
+                                    caption, png, {"PNG": f"figures/{png.name}"})))
     out.append("</section>")
     return "".join(out)
+
+
+FORENSIC_TITLES = {"forensics_fits": "Curve fits of the official series",
+                   "forensics_benchmark": "Fit quality against GODT countries",
+                   "forensics_ratios": "Ratios against GODT countries"}
 
 
 def _tables(page: Page) -> str:
@@ -304,20 +360,26 @@ def _sensitivity(page: Page) -> str:
 def render(page: Page) -> str:
     m = page.manifest
     title = f"Organs not explained by declared sources — scenario {page.scenario}"
+    if page.status.marked:
+        title = f"[{page.status.label}] {title}"
     meta = (f"tgap {esc(m.get('code_version'))} · created {esc(m.get('created_utc'))} · scenario hash "
             f"{esc(page.scenario_hash[:12])} · fit key {esc(m.get('fit_key'))}"
             f"{' (fit loaded from cache)' if m.get('from_cache') else ''}")
     nav = "".join(f'<a href="#{k}">{esc(v)}</a>' for k, v in NAV)
     body = [
         _headline(page),
-        f'<section id="charts"><h2>Charts</h2>{_figures(page, "charts")}</section>',
+        f'<section id="charts"><h2>Charts</h2>{_interactive(page)}{_figures(page, "charts")}</section>',
         _assumptions(page), _predictive(page), _diagnostics(page), _quality(page), _sources(page),
         _sensitivity(page), _forensics(page), _tables(page), _manifest(page),
     ]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<link rel="icon" href="data:,"><title>{esc(title)}</title><style>{CSS}</style></head><body>'
-            f"<header><h1>{esc(title)}</h1><p>{meta}</p></header><nav>{nav}</nav><main>"
+            f"<header><h1>{esc(title)}</h1><p>{meta}</p></header>"
+            + (f'<div class="runmark" id="run-mark">{esc(page.status.label)}: not for citation '
+               '(see Headline)</div>'
+               if page.status.marked else "")
+            + f"<nav>{nav}</nav><main>"
             + "".join(body)
             + "<footer class=muted><p>Generated by <code>tgap report</code>. Numbers are posterior summaries "
             "of a model whose every assumption is listed above; a different scenario gives different "

@@ -5,7 +5,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+
+def notebook_dir() -> Path:
+    """notebooks/ of the project root (analysis.runtime.find_project_root), so a regular
+    (non-editable) install finds them when run inside the checkout or with TGAP_ROOT set."""
+    from analysis.runtime import find_project_root
+
+    root = find_project_root()
+    if root is None or not (root / "notebooks").is_dir():
+        raise FileNotFoundError(
+            f"notebooks not found: no tgap checkout with a notebooks/ directory from {Path.cwd()} upward; "
+            "run from the project checkout or set TGAP_ROOT to it")
+    return root / "notebooks"
 
 
 def execute(source: Path, out_dir: Path, parameters: dict, cwd: Path | None = None,
@@ -26,7 +37,7 @@ def execute(source: Path, out_dir: Path, parameters: dict, cwd: Path | None = No
     saved_backend = os.environ.pop("MPLBACKEND", None)  # let the kernel use its inline backend
     try:
         pm.execute_notebook(str(src_ipynb), str(executed), parameters=parameters, kernel_name="python3",
-                            cwd=str(cwd or NOTEBOOK_DIR.parent), progress_bar=progress,
+                            cwd=str(cwd or notebook_dir().parent), progress_bar=progress,
                             execution_timeout=timeout, log_output=False)
     finally:
         src_ipynb.unlink(missing_ok=True)
@@ -37,7 +48,7 @@ def execute(source: Path, out_dir: Path, parameters: dict, cwd: Path | None = No
 
 def sources(only: list[str] | None = None) -> list[Path]:
     """The notebook sources (notebooks/*.py, sorted); ``only``: keep names containing any of these."""
-    found = sorted(NOTEBOOK_DIR.glob("[0-9]*.py"))
+    found = sorted(notebook_dir().glob("[0-9]*.py"))
     if only:
         found = [p for p in found if any(o in p.stem for o in only)]
     return found

@@ -2,11 +2,17 @@
 
 Layout of ``reports/<scenario>/``::
 
-    index.html                 self-contained report (figures embedded)
-    manifest.json              inputs, scenario, code version, sampler, seed, diagnostics, timings
+    index.html                 self-contained report (figures embedded, interactive charts inline)
+    manifest.json              inputs, scenario, code version, sampler, seed, diagnostics, timings, quick
+    datapackage.json           Frictionless data package: every CSV, every column with its unit
     idata.nc, gap_by_year.csv, gap_by_period.csv, evidence_used.csv, evidence_excluded.csv
-    figures/<name>.png|.svg    every chart, PNG at 200 dpi and SVG
+    figures/<name>.png|.svg    every chart, PNG at 200 dpi and SVG (forensic charts as PNG)
     tables/<name>.csv          the tables behind the charts and the HTML
+    data/                      the ingested observations and ingest manifest the fit used
+    benchmarks/                the benchmark result files the page cites (calibration)
+    forensics/                 the forensic outputs (written by `tgap report` before this step)
+
+Every link in index.html is relative to this folder, so the folder can be moved or archived whole.
 
 Everything is written into a staging directory inside the output directory and moved into place
 only when every file is ready (``manifest.json`` and ``index.html`` last); on any error the
@@ -26,7 +32,7 @@ import pandas as pd
 from analysis import style
 from analysis.io import csv_text, finish_file, remove_leftovers, sha256_file, staging_dir
 from analysis.model.fit import FitResult
-from analysis.report import charts, fit_plots
+from analysis.report import charts, fit_plots, interactive, statements
 from analysis.report.forensics_section import ForensicsSection
 from analysis.report.html import FigureRef, Page, render
 from analysis.report.progress import Steps
@@ -150,9 +156,10 @@ def excluded_reasons(evidence) -> pd.DataFrame:
     ex = evidence.excluded
     if ex.empty:
         return pd.DataFrame(columns=["reason", "rows"])
-    reason = ex["reason"].str.replace(r"\d{4}-\d{4}", "<years>", regex=True)
-    reason = reason.str.replace(r"\(\d{4}\)", "(<year>)", regex=True)
-    return reason.value_counts().rename_axis("reason").rename("rows").reset_index()
+    kind = ex["reason"].str.replace(r"\d{4}(-\d{4})?", "…", regex=True)
+    g = pd.DataFrame({"reason": kind, "example": ex["reason"]}).groupby("reason", sort=False)
+    out = g.agg(rows=("example", "size"), example=("example", "first")).reset_index()
+    return out.sort_values("rows", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def sources_table(sources: pd.DataFrame | None, obs: pd.DataFrame, evidence) -> pd.DataFrame:
@@ -190,19 +197,37 @@ def read_sources(data_dir: Path) -> pd.DataFrame | None:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
+def publisher_names(sources: pd.DataFrame | None) -> dict[str, str]:
+    """source_id -> publisher (the registry's author field, else the source id)."""
+    if sources is None or sources.empty or "author" not in sources:
+        return {}
+    return {r.source_id: (r.author or r.source_id) for r in sources.itertuples()}
+
+
+INTERNAL_COLUMNS = ("lo", "hi")
+"""Columns kept in memory but not written to user tables (log/logit-scale likelihood bounds)."""
+
+
+def user_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as written for readers: no likelihood-scale internals; infinite bounds left blank."""
+    import numpy as np
+
+    out = frame.drop(columns=[c for c in INTERNAL_COLUMNS if c in frame.columns])
+    for col in out.columns:
+        if out[col].dtype.kind == "f":
+            out[col] = out[col].replace([np.inf, -np.inf], np.nan)
+    return out
+
+
 # ---- writing ------------------------------------------------------------------------------
 
 
 def _csv(frame: pd.DataFrame, path: Path) -> None:
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype.kind == "f":
-            digits = 4 if col.startswith(("p_", "share", "r_hat", "pred_", "observed_")) else 1
-            if col in ("mean", "sd", "mcse_mean") or col.startswith(("pred_", "observed_")):
-                digits = 6
-            out[col] = out[col].round(digits)
+    """One formatting rule for every report table (analysis.report.datapackage.round_for_csv)."""
+    from analysis.report.datapackage import round_for_csv
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(csv_text(out), encoding="utf-8")
+    path.write_text(csv_text(round_for_csv(frame)), encoding="utf-8")
 
 
 def _commit(staging: Path, out_dir: Path) -> list[str]:
@@ -226,12 +251,15 @@ def _commit(staging: Path, out_dir: Path) -> list[str]:
 def build_report(result: FitResult, observations: pd.DataFrame, out_dir: Path, *, inputs: dict,
                  sources: pd.DataFrame | None = None, forensics: ForensicsSection | None = None,
                  forensics_manifest: dict | None = None, timings: dict | None = None,
-                 steps: Steps | None = None) -> dict:
+                 steps: Steps | None = None, derived_dir: Path | None = None,
+                 benchmarks_dir: Path | None = None) -> dict:
     """Write the full report for ``result`` into ``out_dir``; return its manifest.
 
     ``inputs`` is the ingest manifest (raw file hashes); ``sources`` the source registry
     (data/raw/sources.csv) for the source list; ``forensics`` the section read from the forensic
-    outputs; ``timings`` earlier steps' seconds (ingest, fit, forensics) for the manifest.
+    outputs; ``timings`` earlier steps' seconds (ingest, fit, forensics) for the manifest;
+    ``derived_dir`` the ingested data (copied into data/); ``benchmarks_dir`` the benchmark results
+    the page cites (default: benchmarks/results of the project root).
     """
     t_start = time.perf_counter()
     out_dir = Path(out_dir)
@@ -242,7 +270,7 @@ def build_report(result: FitResult, observations: pd.DataFrame, out_dir: Path, *
     staging = staging_dir(out_dir)
     try:
         manifest = _build(result, observations, out_dir, staging, inputs, sources, forensics,
-                          forensics_manifest, timings or {}, steps, t_start)
+                          forensics_manifest, timings or {}, steps, t_start, derived_dir, benchmarks_dir)
         with steps.step("commit"):
             _commit(staging, out_dir)
     finally:
@@ -262,8 +290,33 @@ def _sensitivity_html(sens_dir: Path) -> str | None:
         return None
 
 
+def _benchmarks_dir(explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        return Path(explicit)
+    from analysis.runtime import find_project_root
+
+    root = find_project_root()
+    return root / "benchmarks" / "results" if root else None
+
+
+def _copy_inputs(staging: Path, derived_dir: Path | None, bench: Path | None) -> dict[str, str]:
+    """Copy the ingested data and the cited benchmark files into the report; return label -> href."""
+    copied = {}
+    if derived_dir is not None:
+        for name in ("observations.csv", "manifest.json"):
+            if (Path(derived_dir) / name).is_file():
+                (staging / "data").mkdir(exist_ok=True)
+                shutil.copyfile(Path(derived_dir) / name, staging / "data" / name)
+                copied[f"data/{name}"] = f"data/{name}"
+    if bench is not None and (bench / "sbc.json").is_file():
+        (staging / "benchmarks").mkdir(exist_ok=True)
+        shutil.copyfile(bench / "sbc.json", staging / "benchmarks" / "sbc.json")
+        copied["benchmarks/sbc.json"] = "benchmarks/sbc.json"
+    return copied
+
+
 def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_manifest, timings, steps,
-           t_start) -> dict:
+           t_start, derived_dir=None, benchmarks_dir=None) -> dict:
     from analysis.model.outputs import write_fit_outputs
 
     sc, idata, ev = result.scenario, result.idata, result.evidence
@@ -271,6 +324,13 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
     with steps.step("fit outputs"):
         manifest = write_fit_outputs(result, staging, inputs)
         summary = manifest.pop("summary")
+    full_sampler = {k: v for k, v in sc.get("sampler").items() if k != "quick"}
+    status = statements.run_status(manifest.get("sampler", result.settings.as_dict()), full_sampler,
+                                   summary["diagnostics"].get("passed", False))
+    manifest["quick"] = status.quick
+    manifest["run_status"] = status.label or "full run, diagnostics gate passed"
+    bench = _benchmarks_dir(benchmarks_dir)
+    copied = _copy_inputs(staging, derived_dir, bench)
     periods = summary["periods"]
     limits = sc.get("diagnostics")
     tables: dict[str, tuple[pd.DataFrame, str]] = {}
@@ -297,17 +357,18 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
             "scenario_settings.csv": (settings, "every scenario key, its value and the baseline's"),
         }
         for fname, (frame, _) in tables.items():
-            _csv(frame, staging / "tables" / fname)
+            _csv(user_table(frame), staging / "tables" / fname)
 
     figures: dict[str, list[FigureRef]] = {"charts": [], "predictive": [], "diagnostics": []}
     vol_obs = charts.volume_observations(obs, ev)
     gby = summary["gap_by_year"]
+    publishers = publisher_names(sources)
     plans = [
         ("charts", "main", "Transplant volume vs declared sources",
          "Declared sources stacked (posterior medians; whiskers: 90% interval of each running sum), the "
          "volume's median and 90% band, hatched the volume not explained by declared sources (medians), "
          "and the published volume figures by source kind.",
-         lambda: charts.plot_main(declared, name, vol_obs)),
+         lambda: charts.plot_main(declared, name, vol_obs, publishers=publishers)),
         ("charts", "gap_by_year", "Gap by year",
          "Organs not explained by declared sources per year: median, 50% and 90% intervals; below, the "
          "posterior probability that the gap is positive.",
@@ -320,7 +381,7 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
         if len(pt) and target in set(pt["target"]):
             plans.append(("predictive", f"predictive_{target}", TARGET_TITLES[target],
                           "Published figures (points, bounds, ranges) against their posterior predictive "
-                          "90% interval.", lambda t=target: charts.plot_predictive_target(pt, t, name)))
+                          "90% interval.", lambda t=target: charts.plot_predictive_target(pt, t, name, publishers)))
     plans += [
         ("diagnostics", "diagnostics", "R-hat and effective sample size",
          "Every parameter, yearly gap and period sum against the gate's limits.",
@@ -333,11 +394,32 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
     for section, key, title, caption, make in plans:
         with steps.step(f"chart {key}"):
             fig = make()
+            style.mark(fig, status.label)
             style.save(fig, staging / "figures" / key)
             fig.clear()
         figures[section].append(FigureRef(key, title, caption, staging / "figures" / f"{key}.png",
                                      {"PNG": f"figures/{key}.png", "SVG": f"figures/{key}.svg"}))
 
+    with steps.step("interactive charts"):
+        inter = interactive.html_divs([
+            ("main", "Transplant volume vs declared sources",
+             interactive.volume_vs_declared(declared, vol_obs, name, publishers, status.label)),
+            ("gap_by_year", "Gap by year", interactive.gap_by_year(gby, name, status.label)),
+        ])
+    if forensics is not None and forensics.available:  # forensic charts beside the others, in figures/
+        present = [(png, cap) for png, cap in forensics.charts if Path(png).is_file()]
+        for png, _ in present:
+            shutil.copyfile(png, staging / "figures" / png.name)
+        forensics.charts = [(staging / "figures" / png.name, cap) for png, cap in present]
+    with steps.step("datapackage.json"):
+        from analysis.report.datapackage import write_datapackage
+
+        extra = {}
+        if forensics is not None and forensics.out_dir is not None and Path(forensics.out_dir).is_dir():
+            rel = os.path.relpath(Path(forensics.out_dir).resolve(), out_dir.resolve())
+            if not rel.startswith(".."):
+                extra[rel] = Path(forensics.out_dir)
+        write_datapackage(staging, name, extra)
     # every file of the report folder (idata.nc and the fit's tables included); index.html is added
     # once rendered (the page shows the manifest, so it cannot list its own hash), manifest.json never
     report_files = {str(p.relative_to(staging)): sha256_file(p)
@@ -360,6 +442,11 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
                                        ("evidence_used.csv", "likelihood rows"),
                                        ("evidence_excluded.csv", "observations left out, with the reason")]]
     table_links += [(f"tables/{f}", d) for f, (_, d) in tables.items()]
+    table_links += [("datapackage.json", "data dictionary: every CSV above, every column with its unit")]
+    what = {"data/observations.csv": "the ingested observations the fit used",
+            "data/manifest.json": "the ingest manifest (raw-file hashes)",
+            "benchmarks/sbc.json": "the calibration benchmark result cited in the headline"}
+    table_links += [(h, "copied into the report: " + what.get(h, h)) for h in copied.values()]
     page = Page(
         scenario=name, scenario_hash=sc.hash, description=" ".join(sc.get("description").split()),
         manifest=manifest, headline=summary["gap_by_period"], diagnostics=summary["diagnostics"],
@@ -367,7 +454,10 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
         excluded_reasons=reasons, sources=src, diagnostics_table=diag, predictive_by_series=by_series,
         tables=table_links, forensics=forensics,
         forensics_href=(forensics_rel + "/") if forensics_rel else None,
-        sensitivity_html=_sensitivity_html(out_dir.parent / "sensitivity" / name))
+        sensitivity_html=_sensitivity_html(out_dir.parent / "sensitivity" / name),
+        headline_sentence=statements.headline_sentence(summary["gap_by_period"], name), status=status,
+        calibration=statements.calibration_statement(bench / "sbc.json" if bench else None),
+        interactive=inter)
     with steps.step("index.html"):
         (staging / "index.html").write_text(render(page), encoding="utf-8")
         report_files["index.html"] = sha256_file(staging / "index.html")

@@ -8,11 +8,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-def project_root(data_dir: str | Path) -> Path:
-    """The checkout the notebook runs in: the working directory, or its parent when the kernel was
-    started in notebooks/."""
-    cwd = Path.cwd()
-    return cwd if (cwd / data_dir).exists() else cwd.parent
+def project_root(data_dir: str | Path = "data/raw") -> Path:
+    """The checkout the notebook runs in: the first of the working directory and its parents that
+    holds ``data_dir``, else the project root the command line uses (analysis.runtime), so a kernel
+    started in notebooks/ finds the data and shares the CLI's fit cache (``<root>/.cache``)."""
+    from analysis.runtime import find_project_root
+
+    cwd = Path.cwd().resolve()
+    for d in [cwd, *cwd.parents]:
+        if (d / data_dir).exists():
+            return d
+    root = find_project_root()
+    if root is None:
+        raise FileNotFoundError(f"{data_dir} not found from {cwd} upward and no tgap checkout found; "
+                                "pass data_dir as an absolute path or set TGAP_ROOT to the checkout")
+    return root
 
 
 def load_observations(data_dir: str | Path = "data/raw"):
@@ -43,7 +53,11 @@ class NotebookFit:
 
 def load_fit(data_dir: str | Path = "data/raw", scenario: str = "baseline", quick: bool = False,
              cache_dir: str | Path = "") -> NotebookFit:
-    """Fit the scenario on the data directory (or load the cached fit), with its summary."""
+    """Fit the scenario on the data directory (or load the cached fit), with its summary.
+
+    The cache is the command line's (``<project root>/.cache/fits``, or ``cache_dir``): a fit made
+    by ``tgap fit``/``tgap report`` with the same scenario, data and settings is loaded, not redone.
+    """
     from analysis.runtime import configure
 
     configure()

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from analysis.cli_support import DATA_DIR
+from analysis.cli_support import DATA_DIR, REPORTS_DIR
 from analysis.cli_support import err as _err
 
 EXIT_DATA, EXIT_USAGE = 1, 2
@@ -25,10 +25,10 @@ Quick = Annotated[bool, typer.Option("--quick", help="Small draws (the scenario'
 Out = Annotated[Path, typer.Option("--out", help="Output directory (default reports/sensitivity/<scenario>).")]
 DataDir = Annotated[Path, typer.Option("--data-dir", help="Directory of raw CSV files.")]
 Derived = Annotated[Path, typer.Option("--derived", help="Observations directory (default: beside --data-dir).")]
-Seed = Annotated[int, typer.Option("--seed")]
-Draws = Annotated[int, typer.Option("--draws")]
-Tune = Annotated[int, typer.Option("--tune")]
-Chains = Annotated[int, typer.Option("--chains")]
+Seed = Annotated[int, typer.Option("--seed", help="Sampler seed (default: the scenario's sampler.seed).")]
+Draws = Annotated[int, typer.Option("--draws", help="Posterior draws per chain (default: the scenario's).")]
+Tune = Annotated[int, typer.Option("--tune", help="Tuning steps per chain (default: the scenario's).")]
+Chains = Annotated[int, typer.Option("--chains", help="Number of chains (default: the scenario's).")]
 Sampler = Annotated[str, typer.Option("--sampler", help="nutpie | pymc | numpyro (default: scenario).")]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Refit even where a cached fit exists.")]
 Charts = Annotated[bool, typer.Option("--charts/--no-charts")]
@@ -109,7 +109,7 @@ def sensitivity(
         _err(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     sc, job = _prepare(scenario, data_dir, derived, quick, seed, draws, tune, chains, sampler, no_cache)
-    out = out or Path("reports") / "sensitivity" / sc.name
+    out = out or REPORTS_DIR / "sensitivity" / sc.name
     from analysis.sensitivity.run import run_sensitivity
     from analysis.sensitivity.sweep import BackendError
 
@@ -201,7 +201,7 @@ def breakeven(
     except ScenarioError as exc:
         _err(f"scenario error: {exc}")
         raise typer.Exit(EXIT_USAGE) from None
-    out = out or Path("reports") / "sensitivity" / sc.name
+    out = out or REPORTS_DIR / "sensitivity" / sc.name
     from analysis.sensitivity.run import run_breakeven
     from analysis.sensitivity.sweep import BackendError
 

@@ -130,7 +130,11 @@ def _table(frame: pd.DataFrame, cols: list[str], formats: dict | None = None) ->
     for col, fmt in (formats or {}).items():
         if col in f.columns:
             f[col] = f[col].map(lambda v, fmt=fmt: "" if pd.isna(v) else fmt(v))
-    return f.to_html(index=False, escape=True, border=0, classes="tgap-table", na_rep="")
+    from analysis import style
+
+    rows = [[("" if pd.isna(v) else str(v), isinstance(v, (int, float)) and not isinstance(v, bool))
+             for v in r] for r in f.itertuples(index=False)]
+    return style.html_table(list(f.columns), rows, cls="tgap-table")
 
 
 def _count(v) -> str:

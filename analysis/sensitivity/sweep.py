@@ -11,7 +11,6 @@ scenario, sampler and code, so re-running a sweep only loads them.
 
 from __future__ import annotations
 
-import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.progress import Counter
 from analysis.scenarios import Scenario
 
 BACKENDS = ("local", "dask")
@@ -158,39 +158,8 @@ def _run_dask(fn, args, jobs, scheduler):
             cluster.close()
 
 
-class Progress:
-    """A rich progress bar on a terminal; plain ``[i/n] ...`` lines otherwise."""
-
-    def __init__(self, total: int, title: str, stream=None, tty: bool | None = None):
-        self.total, self.done, self.title = total, 0, title
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty() if tty is None else tty
-        self._bar = None
-        if self.tty:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=Console(file=self.stream))
-            self._bar.start()
-            self._task = self._bar.add_task(title, total=total)
-
-    def update(self, text: str) -> None:
-        self.done += 1
-        if self._bar is not None:
-            self._bar.update(self._task, advance=1, description=f"{self.title}: {text}"[:80])
-        else:
-            print(f"[{self.done}/{self.total}] {text}", file=self.stream, flush=True)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+class Progress(Counter):
+    """A rich progress bar on a terminal; plain ``[i/n] ...`` lines otherwise (analysis.progress)."""
 
 
 def run_sweep(job: FitJob, points: list, backend: str = "local", jobs: int = 1,
