@@ -127,3 +127,17 @@ def test_with_overrides_validates():
     assert base.get("supply.organs_per_donor")["dist"] == "LogNormal"
     with pytest.raises(ScenarioError, match="sampler.draws: expected an integer > 0"):
         base.with_overrides({"sampler.draws": 0})
+
+
+def test_a_drift_step_of_zero_means_no_drift(tmp_path):
+    """A Fixed step sd of exactly 0 is allowed for the yield and bias drifts (a constant), while
+    any other Fixed value <= 0 for a positive quantity is refused."""
+    ok = write(tmp_path, "ok.toml", 'extends = "baseline"\nname = "x"\n[supply]\n'
+               'prisoner_yield_step = { dist = "Fixed", value = 0.0 }\n'
+               'organs_per_donor_step = { dist = "Fixed", value = 0.0 }\n')
+    assert load_scenario(ok).get("supply.prisoner_yield_step") == {"dist": "Fixed", "value": 0.0}
+    bad = write(tmp_path, "bad.toml", 'extends = "baseline"\n[supply]\n'
+                'organs_per_executed = { dist = "Fixed", value = 0.0 }\n')
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(bad)
+    assert "supply.organs_per_executed: a positive quantity needs a positive distribution" in str(err.value)

@@ -127,6 +127,10 @@ UNIT_FAMILIES = ("Beta", "Uniform", "Fixed")
 POSITIVE_FAMILIES = ("LogNormal", "Gamma", "HalfNormal", "Beta", "Uniform", "Fixed")
 
 
+# step sds of the non-centred drifts (build._drift, the bias drift): Fixed 0 is allowed
+DRIFT_STEPS = ("supply.prisoner_yield_step", "supply.organs_per_donor_step", "evidence.rules.bias_step")
+
+
 def prior_support(key: str) -> str:
     """The support a prior at dotted ``key`` must have."""
     if key == "supply.share_executed_used":
@@ -150,6 +154,8 @@ def _support_problem(key: str, spec: dict) -> str | None:
             return (f"a positive quantity needs a positive distribution; allowed: "
                     f"{', '.join(POSITIVE_FAMILIES)}; found {dist}")
         lo = spec["lower"] if dist == "Uniform" else spec.get("value", 1.0)
+        if key in DRIFT_STEPS and dist == "Fixed" and lo == 0:
+            return None  # a drift step sd of exactly 0: no drift (a constant yield or bias)
         if not lo > 0:
             return f"a positive quantity needs a positive distribution; {dist} reaches {lo} <= 0"
     if dist == "Fixed" and key.startswith("latent.") and key.endswith(".init"):
@@ -204,6 +210,8 @@ def central_interval(spec: dict) -> tuple[float, float]:
 
 
 def _role_problem(key: str, spec: dict) -> str | None:
+    if key in DRIFT_STEPS and spec == {"dist": "Fixed", "value": 0.0}:
+        return None  # no drift
     role = prior_role(key)
     lo, hi = ROLE_RANGES[role]
     a, b = central_interval(spec)
