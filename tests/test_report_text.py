@@ -53,12 +53,12 @@ def test_headline_uses_the_signed_gap_columns_when_the_new_ones_are_absent():
 
 def test_headline_prefers_the_unexplained_columns_and_says_probability_of_any():
     t = _periods(unexplained_median=[0.0, 21012.0], unexplained_q05=[0.0, 3456.0],
-                 unexplained_q95=[812.0, 50321.0], p_any_unexplained=[0.11, 0.97])
+                 unexplained_q95=[812.0, 50321.0], p_any_year_positive=[0.11, 0.97])
     assert statements.columns_for(t) is statements.UNEXPLAINED
     s = statements.headline_sentence(t, "baseline")
     assert s == ("Under scenario baseline, an estimated 21,000 organs transplanted in 2015–2024 are not "
                  "explained by the declared sources (90% interval 3,460 to 50,300); probability 0.97 that "
-                 "there are any.")
+                 "the volume exceeded the declared supply in at least one year of the period.")
 
 
 def test_headline_for_a_negative_gap_says_the_sources_could_supply_more():
@@ -295,10 +295,10 @@ def test_headline_table_shows_the_unexplained_columns_when_present():
     signed = report_html._headline(page(_periods()))
     assert "P(any unexplained)" not in signed and "14,696" in signed
     new = _periods(unexplained_median=[0.0, 21012.0], unexplained_q05=[0.0, 3456.0],
-                   unexplained_q95=[812.0, 50321.0], p_any_unexplained=[0.11, 0.97])
+                   unexplained_q95=[812.0, 50321.0], p_any_year_positive=[0.11, 0.97])
     out = report_html._headline(page(new))
     assert "P(any unexplained)" in out and "21,012" in out and "3,456 to 50,321" in out and "0.97" in out
-    assert "probability 0.97 that there are any" in out
+    assert "probability 0.97 that the volume exceeded the declared supply in at least one year" in out
 
 
 def test_one_quantile_builder_for_the_report_tables():

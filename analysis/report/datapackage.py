@@ -34,7 +34,7 @@ COLUMNS: list[tuple[str, str, str | None, int | None]] = [
     (rf"^({'|'.join(_WHAT)})_{_Q}$", "{q} of the {what}", "organs", 0),
     (r"^p_gap_positive$", "posterior probability that the gap is positive", "probability", 4),
     (r"^p_cum_gap_positive$", "posterior probability that the accumulated gap is positive", "probability", 4),
-    (r"^p_any_unexplained$", "posterior probability that some organs are not explained", "probability", 4),
+    (r"^p_any_year_positive$", "posterior probability that some organs are not explained", "probability", 4),
     (r"^p_", "posterior probability", "probability", 4),
     (r"^share", "share", "fraction 0-1", 4),
     (r"^(year|year_end)$", "calendar year", "year", 0),

@@ -83,6 +83,7 @@ class Page:
     status: RunStatus = field(default_factory=lambda: RunStatus(quick=False, gate_passed=True))
     calibration: str | None = None               # statements.calibration_statement
     interactive: list[tuple[str, str, str]] = field(default_factory=list)  # (key, title, plotly div)
+    composition: pd.DataFrame | None = None      # composition_test.csv
 
 
 def _missing(value) -> bool:
@@ -341,7 +342,8 @@ def _manifest(page: Page) -> str:
             f"page.</p><details><summary>manifest.json</summary><pre>{esc(text)}</pre></details></section>")
 
 
-NAV = [("headline", "Headline"), ("charts", "Charts"), ("assumptions", "Assumptions"),
+NAV = [("headline", "Headline"), ("charts", "Charts"), ("composition", "Share statements tested"),
+       ("assumptions", "Assumptions"),
        ("predictive", "Predictive checks"), ("diagnostics", "Diagnostics"), ("data-quality", "Data quality"),
        ("sources", "Sources"), ("sensitivity", "Sensitivity"), ("forensics", "Forensics"), ("tables", "Tables"),
        ("manifest", "Manifest")]
@@ -357,6 +359,30 @@ def _sensitivity(page: Page) -> str:
             "then <code>tgap report</code> again.</p></section>")
 
 
+COMPOSITION_COLUMNS = {
+    "obs_id": "statement", "year": "from", "year_end": "to", "stated_share": "stated share",
+    "qualifier": "qualifier", "numerator": "share of", "model_share_median": "share implied by the counts (median)",
+    "max_possible_share_median": "largest share the executions could supply at the ceiling",
+    "implied_organs_per_executed_median": "organs per executed person the statement implies (median)",
+    "p_implied_exceeds_ceiling": "P(implied > ceiling)",
+}
+
+
+def _composition(page: Page) -> str:
+    t = page.composition
+    if t is None or not len(t):
+        return ""
+    return ('<section id="composition"><h2>Official share statements tested against the counts</h2>'
+            "<p>Each official statement of where organs came from, compared with what the counts "
+            "(volume, executions, donors, living donors) allow. Such statements are tested, not used as "
+            "evidence of the size of a source (docs/model.md). P(implied &gt; ceiling) is the posterior "
+            "probability that the statement needs more organs per executed person than the ceiling "
+            "allows.</p>"
+            + table(t[[c for c in COMPOSITION_COLUMNS if c in t.columns]], headers=COMPOSITION_COLUMNS,
+                    table_id="composition-table")
+            + "</section>")
+
+
 def render(page: Page) -> str:
     m = page.manifest
     title = f"Organs not explained by declared sources — scenario {page.scenario}"
@@ -369,7 +395,8 @@ def render(page: Page) -> str:
     body = [
         _headline(page),
         f'<section id="charts"><h2>Charts</h2>{_interactive(page)}{_figures(page, "charts")}</section>',
-        _assumptions(page), _predictive(page), _diagnostics(page), _quality(page), _sources(page),
+        _composition(page), _assumptions(page), _predictive(page), _diagnostics(page), _quality(page),
+        _sources(page),
         _sensitivity(page), _forensics(page), _tables(page), _manifest(page),
     ]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

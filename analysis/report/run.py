@@ -32,12 +32,14 @@ import pandas as pd
 from analysis import style
 from analysis.io import csv_text, finish_file, remove_leftovers, sha256_file, staging_dir
 from analysis.model.fit import FitResult
-from analysis.report import charts, fit_plots, interactive, statements
+from analysis.report import arithmetic_charts, charts, fit_plots, interactive, statements
 from analysis.report.forensics_section import ForensicsSection
 from analysis.report.html import FigureRef, Page, render
 from analysis.report.progress import Steps
 
-FIT_FILES = ["idata.nc", "gap_by_year.csv", "gap_by_period.csv", "evidence_used.csv", "evidence_excluded.csv"]
+FIT_FILES = ["idata.nc", "gap_by_year.csv", "gap_by_period.csv", "capacity_gap_by_year.csv",
+             "executions_required.csv", "composition_test.csv", "evidence_used.csv", "evidence_tested.csv",
+             "evidence_excluded.csv"]
 PREDICTIVE_TARGETS = ["volume", "executions", "donors", "living", "shares"]
 TARGET_TITLES = {"volume": "Transplant volume figures", "executions": "Execution figures",
                  "donors": "Voluntary donation figures", "living": "Living-donor figures",
@@ -376,6 +378,16 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
         ("charts", "gap_by_period", "Cumulative gap by period",
          "The gap summed over each period (median, 50%, 90%, P(gap > 0)) and accumulated year by year.",
          lambda: charts.plot_periods(summary["gap_by_period"], cumulative, name)),
+        ("charts", "executions_required", "Executions required vs estimated",
+         "Executions needed to supply the volume not covered by voluntary and living donors, at the "
+         "ceiling on organs per executed person (the most generous reading) and at the posterior "
+         "yield (medians, 90% intervals), beside the estimated executions; published estimates as "
+         "points (ranges as bars), recorded minimums as triangles. Years with prisoners declared.",
+         lambda: arithmetic_charts.plot_executions_required(summary["executions_required"], name)),
+        ("charts", "capacity_gap", "Organs not explained even at the declared sources' maximum",
+         "max(0, volume − (executions × ceiling + voluntary donors × organs per donor + living)), by "
+         "year: median, 50% and 90% intervals.",
+         lambda: arithmetic_charts.plot_capacity_gap(summary["capacity_gap_by_year"], name)),
     ]
     for target in PREDICTIVE_TARGETS:
         if len(pt) and target in set(pt["target"]):
@@ -439,6 +451,12 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
     }
     table_links = [(f, d) for f, d in [("gap_by_year.csv", "gap and its parts by year"),
                                        ("gap_by_period.csv", "gap summed over each period (headline)"),
+                                       ("capacity_gap_by_year.csv", "organs not explained even at the "
+                                        "declared sources' maximum, by year"),
+                                       ("executions_required.csv", "executions needed vs estimated, by year"),
+                                       ("composition_test.csv", "official share statements tested against "
+                                        "the counts"),
+                                       ("evidence_tested.csv", "the share statements tested"),
                                        ("evidence_used.csv", "likelihood rows"),
                                        ("evidence_excluded.csv", "observations left out, with the reason")]]
     table_links += [(f"tables/{f}", d) for f, (_, d) in tables.items()]
@@ -457,7 +475,7 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
         sensitivity_html=_sensitivity_html(out_dir.parent / "sensitivity" / name),
         headline_sentence=statements.headline_sentence(summary["gap_by_period"], name), status=status,
         calibration=statements.calibration_statement(bench / "sbc.json" if bench else None),
-        interactive=inter)
+        interactive=inter, composition=summary["composition_test"])
     with steps.step("index.html"):
         (staging / "index.html").write_text(render(page), encoding="utf-8")
         report_files["index.html"] = sha256_file(staging / "index.html")

@@ -24,7 +24,7 @@ import pandas as pd
 # max(gap_t, 0) over the period's years (organs not explained, never negative); SIGNED: the signed
 # sum of the yearly gap. The headline uses the first whose columns are all present.
 UNEXPLAINED = {"median": "unexplained_median", "q05": "unexplained_q05", "q95": "unexplained_q95",
-               "p": "p_any_unexplained"}
+               "p": "p_any_year_positive"}
 SIGNED = {"median": "gap_median", "q05": "gap_q05", "q95": "gap_q95", "p": "p_gap_positive"}
 HEADLINE_COLUMNS = [UNEXPLAINED, SIGNED]
 
@@ -63,7 +63,8 @@ def headline_sentence(table: pd.DataFrame, scenario: str, period: str | None = N
     interval = f"90% interval {count(lo)} to {count(hi)}"
     if c is UNEXPLAINED:
         return (f"Under scenario {scenario}, an estimated {count(med)} organs transplanted in {years} are not "
-                f"explained by the declared sources ({interval}); probability {p:.2f} that there are any.")
+                f"explained by the declared sources ({interval}); probability {p:.2f} that the volume exceeded "
+                "the declared supply in at least one year of the period.")
     if med >= 0:
         return (f"Under scenario {scenario}, an estimated {count(med)} organs transplanted in {years} are not "
                 f"explained by the declared sources ({interval}); probability {p:.2f} that the "
