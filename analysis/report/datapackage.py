@@ -25,6 +25,14 @@ _WHAT = {
     "donors": "organs from voluntary deceased donors", "donor_organs": "organs from voluntary deceased donors",
     "living": "living-donor transplants", "stack_prisoners": "running sum: prisoners",
     "stack_donors": "running sum: prisoners + donors", "cum_gap": "gap accumulated from the period's first year",
+    "unused_capacity": "declared capacity left unused, sum over years of max(−gap, 0)",
+    "capacity_gap": "organs not explained even at the declared sources' maximum, max(0, volume − maximum supply)",
+    "max_declared_supply": "maximum declared supply (executions × ceiling while declared + donors × organs "
+                           "per donor + living)",
+    "executions": "executions (persons)",
+    "required_at_ceiling": "executions required to supply the volume not covered by donors and living donors, "
+                           "at the ceiling on organs per executed person",
+    "required_at_yield": "executions required, at the posterior organs per executed person",
 }
 _QWORD = {"mean": "posterior mean", "median": "posterior median", "q05": "posterior 5% quantile",
           "q25": "posterior 25% quantile", "q75": "posterior 75% quantile", "q95": "posterior 95% quantile"}
@@ -37,6 +45,15 @@ COLUMNS: list[tuple[str, str, str | None, int | None]] = [
     (r"^p_any_year_positive$", "posterior probability that some organs are not explained", "probability", 4),
     (r"^p_", "posterior probability", "probability", 4),
     (r"^share", "share", "fraction 0-1", 4),
+    (rf"^(model_share|max_possible_share)_{_Q}$", "share of the numerator in the denominator implied by the "
+     "counts (model) / the largest the executions could supply at the ceiling", "fraction 0-1", 4),
+    (r"^stated_share$", "share as stated by the source", "fraction 0-1", 4),
+    (rf"^(implied_organs_per_executed|organs_per_executed)_{_Q}$", "organs per executed person: implied by "
+     "the statement (stated share × denominator / executions) / the model's yield c_t", "organs per person", 3),
+    (r"^(published_min|published_max)$", "lowest / highest published execution estimate that entered the model",
+     "persons", 0),
+    (r"^recorded_minimum$", "highest recorded minimum (confirmed executions) that entered the model", "persons", 0),
+    (r"^prisoners_declared$", "yes/no: executed prisoners a declared source in this year", None, None),
     (r"^(year|year_end)$", "calendar year", "year", 0),
     (r"^period$", "period of years, first-last", None, None),
     (r"^(rows|rows_in_model|observations|in_model|figures|inside_90)$", "count of rows", "rows", 0),
