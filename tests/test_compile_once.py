@@ -116,3 +116,26 @@ def test_mode_search_uses_nutpies_compiled_density(quick_report, observations):
     # a point of the wrong size is an error, never a silent -inf that would end the mode search
     with pytest.raises(RuntimeError, match=r"failed \(return code -1\) at a point of dimension 3"):
         NutpieLogp(swapped)(np.zeros(3))
+
+
+def test_start_nudges_only_coordinates_with_a_vanishing_gradient():
+    """nutpie refuses a start whose gradient has an exact zero; coordinates flat at the mode get a
+    seeded per-chain nudge, the rest stay at the mode exactly."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from analysis.model.start import FLAT_JITTER, nutpie_with_start
+
+    @dataclasses.dataclass(frozen=True)
+    class Fake:
+        initial_point_func: object = None
+
+    model = SimpleNamespace(value_vars=[SimpleNamespace(name="a"), SimpleNamespace(name="b")])
+    point = {"a": np.array([1.0, 2.0]), "b": np.array(3.0)}
+    started = nutpie_with_start(Fake(), model, point, np.array([False, True, False]))
+    x1, x2 = started.initial_point_func(1), started.initial_point_func(2)
+    assert x1[0] == 1.0 and x1[2] == 3.0 and x2[0] == 1.0 and x2[2] == 3.0
+    assert x1[1] != 2.0 and x1[1] != x2[1] and abs(x1[1] - 2.0) < 6 * FLAT_JITTER
+    assert np.array_equal(started.initial_point_func(1), x1)  # seeded
+    plain = nutpie_with_start(Fake(), model, point)
+    assert np.array_equal(plain.initial_point_func(5), [1.0, 2.0, 3.0])

@@ -110,15 +110,28 @@ class NutpieLogp:
         return logp[0], grad
 
 
-def nutpie_with_start(compiled, model: pm.Model, point: dict):
-    """A compiled nutpie model whose chains all start at ``point`` (transformed values)."""
+FLAT_JITTER = 0.1  # sd of the per-chain nudge of coordinates whose gradient vanishes at the mode
+
+
+def nutpie_with_start(compiled, model: pm.Model, point: dict, flat_coords: np.ndarray | None = None):
+    """A compiled nutpie model whose chains all start at ``point`` (transformed values).
+
+    ``flat_coords``: a boolean mask of coordinates whose gradient is exactly 0 at ``point`` (a
+    parameter the data do not inform sits at its prior's mode). nutpie initialises its mass matrix
+    from the gradient and refuses a start with a zero component ("bad initial gradient"), so each
+    chain nudges those coordinates by N(0, FLAT_JITTER) (seeded by the chain's seed); the others stay
+    at the mode."""
     import dataclasses
 
     names = [v.name for v in model.value_vars]
     flat = np.concatenate([np.ravel(point[n]) for n in names]).astype("float64")
+    mask = np.zeros(flat.size, bool) if flat_coords is None else np.asarray(flat_coords, bool)
 
     def initial_point(seed):
-        return flat.copy()
+        x = flat.copy()
+        if mask.any():
+            x[mask] += FLAT_JITTER * np.random.default_rng(seed).standard_normal(int(mask.sum()))
+        return x
 
     return dataclasses.replace(compiled, initial_point_func=initial_point)
 
@@ -133,10 +146,12 @@ def sample_from_mode(nutpie, compiled, model, finder, data: dict, paths: dict | 
     # all-zero indicator and folded away when no row is a bound) do not affect it: skip them
     with_data = compiled.with_data(**{k: v for k, v in data.items() if k in compiled.shared_data})
     t0 = time.perf_counter()
-    mode = finder.find(data, paths, logp_dlogp=NutpieLogp(with_data))
+    density = NutpieLogp(with_data)
+    mode = finder.find(data, paths, logp_dlogp=density)
+    _, grad = density(finder._flat(mode))
     t1 = time.perf_counter()
     try:
-        idata = nutpie.sample(nutpie_with_start(with_data, model, mode), **kwargs)
+        idata = nutpie.sample(nutpie_with_start(with_data, model, mode, np.abs(grad) < 1e-8), **kwargs)
         start = "mode"
     except RuntimeError as exc:
         if "initialization points failed" not in str(exc):
