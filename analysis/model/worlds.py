@@ -287,7 +287,7 @@ def publish_world(world: World, template: pd.DataFrame, ev: Evidence, scenario: 
         measured = float(cd["weights"][i] @ q[cd["q"][i]]) * fr[cd["frac"][i]]
         rc = _report_class(world, r.target, r.group)
         bias = biases[(r.target, r.group)] if cd["biased"][i] else 0.0
-        sd = float(np.hypot(rc["noise"] * r.noise_scale, r.extra_sd))
+        sd = float(rc["noise"])  # the world's noise, not the model's (flags, "about", organ parts)
         key = (r.quantity, r.year, r.year_end, r.organ, r.target)
         claim_of[r.obs_id] = "|".join(map(str, key))
         if relays is not None and key in claim_draw:  # a relay: the claim's own figure
