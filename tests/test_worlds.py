@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from analysis.cli import app
 from analysis.data.check import load_raw, validate
 from analysis.data.ingest import tidy_observations
+from analysis.model.claims import evidence_group
 from analysis.model.evidence import build_evidence
 from analysis.model.simulate import write_simulation
 from analysis.model.worlds import WORLDS, generate, load_world
@@ -66,7 +67,8 @@ def test_hidden_volume_official_figures_in_band_true_volume_not(template, baseli
     datasets, _, _ = _gen("hidden_volume", template, baseline, n=4)
     for obs, truth in datasets:
         t = truth.set_index("year")
-        pub = obs[(obs["family"] == "volumes") & (obs["origin_kind"].isin(["official", "official_registry"]) | obs["source_kind"].str.startswith("official"))
+        official = obs["origin_kind"].map(evidence_group) == "official"
+        pub = obs[(obs["family"] == "volumes") & official
                   & (obs["organ"].fillna("all").isin(["all", ""])) & (obs["donor_type"].fillna("all").isin(["all", ""]))
                   & (obs["year"] == obs["year_end"]) & obs["year"].between(a, b)
                   & obs["qualifier"].isin(["exact", "approx"]) & obs["value"].notna()]
