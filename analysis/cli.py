@@ -12,6 +12,7 @@ from analysis.cli_support import (
     DERIVED_DIR,
     EXIT_CACHE,
     EXIT_DIAGNOSTICS,
+    EXIT_SCENARIO,
     REPORTS_DIR,
     SHARED_GODT,
     derived_dir_for,
@@ -173,24 +174,43 @@ def _print_fit(manifest: dict, out: Path) -> None:
 @app.command()
 def simulate(
     scenario: str = typer.Option("baseline", "--scenario", "-s", help="Scenario name or TOML file."),
+    world: str = typer.Option(None, "--world", help="Draw from a world that is not the model "
+                              "(analysis/scenarios/worlds/NAME.toml or a TOML file): baseline, "
+                              "official, hidden_volume, inflated_donors, relays."),
     seed: int = typer.Option(1, "--seed", help="Random seed of the simulation."),
     out: Path = typer.Option(..., "--out", help="Directory for the synthetic data/raw files + truth.csv."),
     data_dir: Path = typer.Option(DATA_DIR, "--data-dir", help="Template data (structure of the rows)."),
 ) -> None:
-    """Draw a synthetic dataset from the model's generative process (passes tgap check)."""
+    """Draw a synthetic dataset from the model's generative process, or from --world (passes tgap check)."""
     from analysis.runtime import configure
 
     configure()
     sc = load_scenario_or_exit(scenario)
+    w = None
+    if world is not None:
+        from analysis.model.worlds import load_world
+        from analysis.scenarios import ScenarioError
+
+        try:
+            w = load_world(world)
+        except ScenarioError as exc:
+            _err(f"world error: {exc}")
+            raise typer.Exit(EXIT_SCENARIO) from None
     obs = ensure_observations(data_dir, derived_dir_for(data_dir))
-    from analysis.model.simulate import simulate as run_simulate
     from analysis.model.simulate import write_simulation
 
-    sim_obs, sources, truth, _ = run_simulate(obs, sc, seed)
+    if w is None:
+        from analysis.model.simulate import simulate as run_simulate
+
+        sim_obs, sources, truth, _ = run_simulate(obs, sc, seed)
+    else:
+        from analysis.model.worlds import generate
+
+        datasets, sources, _ = generate(w, obs, sc, seed, 1)
+        sim_obs, truth = datasets[0]
     write_simulation(sim_obs, sources, truth, out)
-    typer.echo(f"wrote {len(sim_obs)} simulated observations and truth.csv ({len(truth)} years) to {out}")
-
-
+    label = f" from world {w.name}" if w is not None else ""
+    typer.echo(f"wrote {len(sim_obs)} simulated observations{label} and truth.csv ({len(truth)} years) to {out}")
 
 
 @app.command()
