@@ -13,7 +13,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "analysis"
 LAYERS = {  # lower number = lower layer
-    "__init__": 0, "io": 0, "runtime": 0, "style": 1,
+    "__init__": 0, "io": 0, "runtime": 0, "progress": 0, "style": 1,
     "scenarios": 1, "data": 2, "cli_support": 3, "forensics": 3, "model": 3,
     "validation": 4, "sensitivity": 4, "report": 5, "cli": 6,
 }

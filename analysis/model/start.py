@@ -110,6 +110,30 @@ class NutpieLogp:
         return logp[0], grad
 
 
+class JaxLogp:
+    """Log density and gradient from a nutpie model compiled with the jax backend (a
+    ``PyFuncModel``): its jitted function, called with the data the compiled model holds."""
+
+    def __init__(self, compiled):
+        self._fn = compiled._make_logp_func()
+        self._data = compiled._shared_data
+        self.n = compiled.n_dim
+
+    def __call__(self, x):
+        x = np.ascontiguousarray(x, dtype="float64")
+        if x.size != self.n:
+            raise RuntimeError(f"the jax log density has dimension {self.n}, not {x.size}")
+        logp, grad = self._fn(x, **self._data)
+        if not (np.isfinite(logp) and np.isfinite(grad).all()):
+            return -np.inf, grad
+        return logp, grad
+
+
+def density(compiled):
+    """x -> (logp, gradient) of a compiled nutpie model, whichever its backend."""
+    return JaxLogp(compiled) if hasattr(compiled, "_make_logp_func") else NutpieLogp(compiled)
+
+
 def nutpie_with_start(compiled, model: pm.Model, point: dict):
     """A compiled nutpie model whose chains all start at ``point`` (transformed values)."""
     import dataclasses
@@ -120,6 +144,8 @@ def nutpie_with_start(compiled, model: pm.Model, point: dict):
     def initial_point(seed):
         return flat.copy()
 
+    if hasattr(compiled, "_make_initial_points"):  # the jax backend's PyFuncModel
+        return dataclasses.replace(compiled, _make_initial_points=initial_point)
     return dataclasses.replace(compiled, initial_point_func=initial_point)
 
 
@@ -131,9 +157,13 @@ def sample_from_mode(nutpie, compiled, model, finder, data: dict, paths: dict | 
 
     # inputs the compiled graph no longer holds (e.g. a bound-row softness multiplied by an
     # all-zero indicator and folded away when no row is a bound) do not affect it: skip them
-    with_data = compiled.with_data(**{k: v for k, v in data.items() if k in compiled.shared_data})
+    held = compiled._shared_data if hasattr(compiled, "_shared_data") else compiled.shared_data
+    with_data = compiled.with_data(**{k: v for k, v in data.items() if k in held})
+    from analysis.progress import status
+
     t0 = time.perf_counter()
-    mode = finder.find(data, paths, logp_dlogp=NutpieLogp(with_data))
+    with status("mode search (the sampler's start)"):
+        mode = finder.find(data, paths, logp_dlogp=density(with_data))
     t1 = time.perf_counter()
     try:
         idata = nutpie.sample(nutpie_with_start(with_data, model, mode), **kwargs)
