@@ -103,3 +103,40 @@ def test_baseline_jax_density_equals_pymc_c_backend():
     assert abs(jax_fn(points[1])[0] - jax_fn(x0)[0]) > 1.0
     with pytest.raises(RuntimeError, match="the jax log density has dimension"):
         jax_fn(np.zeros(3))
+
+
+def test_mode_start_hook_for_both_compiled_kinds():
+    """numba's compiled model takes the start as ``initial_point_func``, the jax backend's
+    PyFuncModel as ``_make_initial_points``; either way every chain starts at the given point."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from analysis.model.start import nutpie_with_start
+
+    @dataclasses.dataclass(frozen=True)
+    class Numba:
+        initial_point_func: object = None
+
+    @dataclasses.dataclass(frozen=True)
+    class PyFunc:
+        _make_initial_points: object = None
+
+    model = SimpleNamespace(value_vars=[SimpleNamespace(name="b"), SimpleNamespace(name="a")])
+    point = {"a": np.array([1.0, 2.0]), "b": np.array(3.0)}
+    assert nutpie_with_start(Numba(), model, point).initial_point_func(7).tolist() == [3.0, 1.0, 2.0]
+    assert nutpie_with_start(PyFunc(), model, point)._make_initial_points(7).tolist() == [3.0, 1.0, 2.0]
+
+
+def test_jax_density_reports_a_non_finite_gradient_as_minus_inf():
+    from types import SimpleNamespace
+
+    from analysis.model.start import JaxLogp
+
+    def make():
+        return lambda x, **data: (float(x.sum() + data["k"]), np.array([1.0, np.nan]))
+
+    fn = JaxLogp(SimpleNamespace(_make_logp_func=make, _shared_data={"k": 2.0}, n_dim=2))
+    assert fn(np.array([1.0, 1.0]))[0] == -np.inf
+    fn_ok = JaxLogp(SimpleNamespace(_make_logp_func=lambda: lambda x, **d: (float(x.sum() + d["k"]), x),
+                                    _shared_data={"k": 2.0}, n_dim=2))
+    assert fn_ok(np.array([1.0, 1.0]))[0] == 4.0
