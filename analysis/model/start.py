@@ -149,6 +149,16 @@ def nutpie_with_start(compiled, model: pm.Model, point: dict):
     return dataclasses.replace(compiled, initial_point_func=initial_point)
 
 
+def held_data(compiled, data: dict) -> dict:
+    """The inputs ``compiled`` holds, ready for ``with_data``: for the jax backend as JAX arrays
+    (numpy ones would be copied to JAX on every one of the thousands of density calls)."""
+    if not hasattr(compiled, "_shared_data"):
+        return {k: v for k, v in data.items() if k in compiled.shared_data}
+    import jax.numpy as jnp
+
+    return {k: jnp.asarray(v) for k, v in data.items() if k in compiled._shared_data}
+
+
 def sample_from_mode(nutpie, compiled, model, finder, data: dict, paths: dict | None = None, **kwargs):
     """nutpie.sample with every chain at the mode; if nutpie rejects that start (it reports
     "All initialization points failed" for some modes, e.g. on tiny datasets), fall back to
@@ -157,8 +167,7 @@ def sample_from_mode(nutpie, compiled, model, finder, data: dict, paths: dict | 
 
     # inputs the compiled graph no longer holds (e.g. a bound-row softness multiplied by an
     # all-zero indicator and folded away when no row is a bound) do not affect it: skip them
-    held = compiled._shared_data if hasattr(compiled, "_shared_data") else compiled.shared_data
-    with_data = compiled.with_data(**{k: v for k, v in data.items() if k in held})
+    with_data = compiled.with_data(**held_data(compiled, data))
     from analysis.progress import status
 
     t0 = time.perf_counter()
