@@ -101,6 +101,23 @@ def test_baseline_jax_density_equals_pymc_c_backend():
         np.testing.assert_allclose(c_order(grad), ref_grad, rtol=1e-8, atol=1e-8 * np.abs(ref_grad).max())
     # the random points are not the start point in disguise
     assert abs(jax_fn(points[1])[0] - jax_fn(x0)[0]) > 1.0
+    # compile once, vary data: another scenario's inputs swapped in give that scenario's density
+    import pymc as pm
+
+    from analysis.model.inputs import model_inputs
+    from analysis.model.start import held_data
+    from tests.test_compile_once import NUMERIC_OVERRIDES
+
+    other = sc.with_overrides(NUMERIC_OVERRIDES)
+    inputs = model_inputs(build_evidence(tidy_observations(validate(REPO / "data" / "raw")), other), other)
+    swapped = JaxLogp(compiled.with_data(**held_data(compiled, inputs)))
+    with model:
+        pm.set_data(inputs)
+    logp, grad = swapped(points[1])
+    ref_logp, ref_grad = c_fn(c_order(points[1]))
+    assert logp == pytest.approx(float(ref_logp), rel=1e-8)
+    np.testing.assert_allclose(c_order(grad), ref_grad, rtol=1e-8, atol=1e-8 * np.abs(ref_grad).max())
+    assert abs(logp - jax_fn(points[1])[0]) > 1.0
     with pytest.raises(RuntimeError, match="the jax log density has dimension"):
         jax_fn(np.zeros(3))
 
