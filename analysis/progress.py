@@ -1,6 +1,6 @@
 """A status line for steps where users wait (compilation, mode search, predictive draws).
 
-On a terminal (stderr): a rich spinner with the elapsed time while the step runs, then one line
+On a terminal (stderr): a rich spinner and the elapsed time while the step runs, then one line
 ``<label> (<s> s)``. Otherwise only that line, once the step ends. Written to stderr, so
 commands' own output (stdout) stays as it was. Top-level so that every layer may use it.
 """
@@ -29,9 +29,11 @@ def status(label: str, stream=None) -> Iterator[dict]:
     live = None
     if _terminal(stream):
         from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        console = Console(file=stream)
-        live = console.status(f"{label} ...")
+        live = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                        transient=True, console=Console(file=stream))
+        live.add_task(label, total=None)
         live.start()
     try:
         yield info

@@ -23,3 +23,14 @@ def test_status_line_is_printed_when_the_step_fails():
     with pytest.raises(ValueError, match="boom"), status("mode search", stream=out):
         raise ValueError("boom")
     assert out.getvalue().startswith("mode search (")
+
+
+def test_status_on_a_terminal_ends_with_the_same_line():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Tty()
+    with status("log-likelihood and predictive draws", stream=out):
+        pass
+    assert re.search(r"log-likelihood and predictive draws \(\d+\.\d s\)\n\Z", out.getvalue())
