@@ -29,7 +29,7 @@ Seed = Annotated[int, typer.Option("--seed")]
 Draws = Annotated[int, typer.Option("--draws")]
 Tune = Annotated[int, typer.Option("--tune")]
 Chains = Annotated[int, typer.Option("--chains")]
-Sampler = Annotated[str, typer.Option("--sampler", help="nutpie | pymc | numpyro (default: scenario).")]
+Sampler = Annotated[str, typer.Option("--sampler", help="nutpie | nutpie-jax | pymc | numpyro (default: scenario).")]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Refit even where a cached fit exists.")]
 Charts = Annotated[bool, typer.Option("--charts/--no-charts")]
 
