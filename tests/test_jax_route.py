@@ -157,3 +157,22 @@ def test_jax_density_reports_a_non_finite_gradient_as_minus_inf():
     fn_ok = JaxLogp(SimpleNamespace(_make_logp_func=lambda: lambda x, **d: (float(x.sum() + d["k"]), x),
                                     _shared_data={"k": 2.0}, n_dim=2))
     assert fn_ok(np.array([1.0, 1.0]))[0] == 4.0
+
+
+def test_use_jax_sets_one_xla_thread_and_the_project_cache_unless_told_otherwise(monkeypatch, tmp_path):
+    import os
+
+    import analysis.model.fit as fit
+
+    before = jax.config.jax_compilation_cache_dir
+    monkeypatch.setattr(fit, "CACHE_DIR", tmp_path)
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    try:
+        fit.use_jax()
+        assert os.environ["XLA_FLAGS"] == "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "jax")
+        monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+        fit.use_jax()
+        assert os.environ["XLA_FLAGS"] == "--xla_force_host_platform_device_count=2"
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)
