@@ -117,7 +117,7 @@ def fit(
     draws: int = typer.Option(None, "--draws", help="Posterior draws per chain (default: the scenario's)."),
     tune: int = typer.Option(None, "--tune", help="Tuning steps per chain (default: the scenario's)."),
     chains: int = typer.Option(None, "--chains", help="Number of chains (default: the scenario's)."),
-    sampler: str = typer.Option(None, "--sampler", help="nutpie | pymc | numpyro (default: scenario)."),
+    sampler: str = typer.Option(None, "--sampler", help="nutpie | nutpie-jax | pymc | numpyro (default: scenario)."),
     quick: bool = typer.Option(False, "--quick", help="Small draws for smoke runs."),
     strict: bool = typer.Option(False, "--strict", help="Exit 3 when the diagnostics gate fails."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Refit even if a cached fit exists."),

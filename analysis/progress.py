@@ -1,7 +1,10 @@
 """The one progress helper: a rich bar on a terminal, one plain line per step otherwise.
 
 ``Bar`` draws the bar; ``Steps`` times named steps (the report, the notebooks); ``Counter`` counts
-finished tasks (sensitivity sweeps, break-even searches: ``[i/n] text`` lines off a terminal).
+finished tasks (sensitivity sweeps, break-even searches: ``[i/n] text`` lines off a terminal);
+``status`` is a spinner with the elapsed time for one step where users wait (compilation, mode
+search, predictive draws), on stderr, then one line ``<label> (<s> s)``. Top-level so that every
+layer may use it.
 """
 
 from __future__ import annotations
@@ -115,3 +118,27 @@ class Steps:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@contextmanager
+def status(label: str, stream=None) -> Iterator[dict]:
+    """``with status("compiling the model"): ...``; yields a dict that gets ``elapsed_s``."""
+    stream = stream or sys.stderr
+    info: dict = {}
+    t0 = time.perf_counter()
+    live = None
+    if _terminal(stream):
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        live = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                        transient=True, console=Console(file=stream))
+        live.add_task(label, total=None)
+        live.start()
+    try:
+        yield info
+    finally:
+        info["elapsed_s"] = round(time.perf_counter() - t0, 2)
+        if live is not None:
+            live.stop()
+        print(f"{label} ({info['elapsed_s']:.1f} s)", file=stream, flush=True)

@@ -35,7 +35,16 @@ SHARE_SATURATION = 20.0  # sharpness of the soft cap of modelled shares at 1 (a 
 
 
 def _log_std_normal_cdf(z):
-    return pm.logcdf(pm.Normal.dist(mu=0.0, sigma=1.0), z)
+    """log Phi(z): PyMC's normal log-CDF (log(erfcx(-z/sqrt 2)/2) - z^2/2 below z = -1, else
+    log1p(-erfc(z/sqrt 2)/2)), with each branch fed a safe input where it is not used, so that
+    its gradient there is a finite number times 0 (the "double where"). Without that, JAX's
+    gradient is NaN: the unused upper branch at very negative z is log1p(-1) = -inf (0 * inf).
+    The same values as ``pm.logcdf(pm.Normal.dist(0, 1), z)`` in every backend."""
+    lower = pt.lt(z, -1.0)
+    z_lo, z_hi = pt.minimum(z, -1.0), pt.maximum(z, -1.0)
+    log_lower = pt.log(pt.erfcx(-z_lo / np.sqrt(2.0)) / 2.0) - pt.sqr(z_lo) / 2.0
+    log_upper = pt.log1p(-pt.erfc(z_hi / np.sqrt(2.0)) / 2.0)
+    return pt.switch(lower, log_lower, log_upper)
 
 
 def interval_normal_logp(lo, hi, mu, sigma):

@@ -110,6 +110,30 @@ class NutpieLogp:
         return logp[0], grad
 
 
+class JaxLogp:
+    """Log density and gradient from a nutpie model compiled with the jax backend (a
+    ``PyFuncModel``): its jitted function, called with the data the compiled model holds."""
+
+    def __init__(self, compiled):
+        self._fn = compiled._make_logp_func()
+        self._data = compiled._shared_data
+        self.n = compiled.n_dim
+
+    def __call__(self, x):
+        x = np.ascontiguousarray(x, dtype="float64")
+        if x.size != self.n:
+            raise RuntimeError(f"the jax log density has dimension {self.n}, not {x.size}")
+        logp, grad = self._fn(x, **self._data)
+        if not (np.isfinite(logp) and np.isfinite(grad).all()):
+            return -np.inf, grad
+        return logp, grad
+
+
+def density(compiled):
+    """x -> (logp, gradient) of a compiled nutpie model, whichever its backend."""
+    return JaxLogp(compiled) if hasattr(compiled, "_make_logp_func") else NutpieLogp(compiled)
+
+
 FLAT_JITTER = 0.1  # sd of the per-chain nudge of coordinates whose gradient vanishes at the mode
 
 
@@ -133,7 +157,19 @@ def nutpie_with_start(compiled, model: pm.Model, point: dict, flat_coords: np.nd
             x[mask] += FLAT_JITTER * np.random.default_rng(seed).standard_normal(int(mask.sum()))
         return x
 
+    if hasattr(compiled, "_make_initial_points"):  # the jax backend's PyFuncModel
+        return dataclasses.replace(compiled, _make_initial_points=initial_point)
     return dataclasses.replace(compiled, initial_point_func=initial_point)
+
+
+def held_data(compiled, data: dict) -> dict:
+    """The inputs ``compiled`` holds, ready for ``with_data``: for the jax backend as JAX arrays
+    (numpy ones would be copied to JAX on every one of the thousands of density calls)."""
+    if not hasattr(compiled, "_shared_data"):
+        return {k: v for k, v in data.items() if k in compiled.shared_data}
+    import jax.numpy as jnp
+
+    return {k: jnp.asarray(v) for k, v in data.items() if k in compiled._shared_data}
 
 
 def sample_from_mode(nutpie, compiled, model, finder, data: dict, paths: dict | None = None, **kwargs):
@@ -144,11 +180,14 @@ def sample_from_mode(nutpie, compiled, model, finder, data: dict, paths: dict | 
 
     # inputs the compiled graph no longer holds (e.g. a bound-row softness multiplied by an
     # all-zero indicator and folded away when no row is a bound) do not affect it: skip them
-    with_data = compiled.with_data(**{k: v for k, v in data.items() if k in compiled.shared_data})
+    with_data = compiled.with_data(**held_data(compiled, data))
+    from analysis.progress import status
+
     t0 = time.perf_counter()
-    density = NutpieLogp(with_data)
-    mode = finder.find(data, paths, logp_dlogp=density)
-    _, grad = density(finder._flat(mode))
+    dens = density(with_data)
+    with status("mode search (the sampler's start)"):
+        mode = finder.find(data, paths, logp_dlogp=dens)
+    _, grad = dens(finder._flat(mode))
     t1 = time.perf_counter()
     try:
         idata = nutpie.sample(nutpie_with_start(with_data, model, mode, np.abs(grad) < 1e-8), **kwargs)

@@ -97,7 +97,7 @@ SPEC: dict[str, Any] = {
     },
     "flags": MapOf({"include": Leaf("bool"), "noise_scale": Leaf("pos_float")}),
     "sampler": {
-        "name": Leaf("choice", ("nutpie", "pymc", "numpyro")),
+        "name": Leaf("choice", ("nutpie", "nutpie-jax", "pymc", "numpyro")),
         "chains": Leaf("pos_int"), "draws": Leaf("pos_int"), "tune": Leaf("pos_int"),
         "target_accept": Leaf("prob"), "seed": Leaf("int"),
         "mass_matrix": Leaf("choice", ("low_rank", "diagonal")),

@@ -29,7 +29,7 @@ Seed = Annotated[int, typer.Option("--seed", help="Sampler seed (default: the sc
 Draws = Annotated[int, typer.Option("--draws", help="Posterior draws per chain (default: the scenario's).")]
 Tune = Annotated[int, typer.Option("--tune", help="Tuning steps per chain (default: the scenario's).")]
 Chains = Annotated[int, typer.Option("--chains", help="Number of chains (default: the scenario's).")]
-Sampler = Annotated[str, typer.Option("--sampler", help="nutpie | pymc | numpyro (default: scenario).")]
+Sampler = Annotated[str, typer.Option("--sampler", help="nutpie | nutpie-jax | pymc | numpyro (default: scenario).")]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Refit even where a cached fit exists.")]
 Charts = Annotated[bool, typer.Option("--charts/--no-charts")]
 
