@@ -120,6 +120,13 @@ class Steps:
         self.close()
 
 
+def _terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 @contextmanager
 def status(label: str, stream=None) -> Iterator[dict]:
     """``with status("compiling the model"): ...``; yields a dict that gets ``elapsed_s``."""
