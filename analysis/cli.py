@@ -18,6 +18,7 @@ from analysis.cli_support import (
     derived_dir_for,
     ensure_observations,
     load_scenario_or_exit,
+    period_lines,
     scenario_exit,
 )
 from analysis.cli_support import err as _err
@@ -159,12 +160,8 @@ def _print_fit(manifest: dict, out: Path) -> None:
     per = manifest["summary"]["gap_by_period"]
     src = "loaded from cache" if manifest["from_cache"] else f"fitted in {manifest['timings']}"
     typer.echo(f"{src}; key {manifest['fit_key']}")
-    typer.echo(f"organs not explained by declared sources under scenario {manifest['scenario']['name']} "
-               "(sum over the years of max(gap, 0); signed gap beside it):")
-    for r in per.itertuples():
-        typer.echo(f"  {r.period}: median {r.unexplained_median:,.0f}  90% interval [{r.unexplained_q05:,.0f}, "
-                   f"{r.unexplained_q95:,.0f}]; signed gap median {r.gap_median:,.0f} "
-                   f"[{r.gap_q05:,.0f}, {r.gap_q95:,.0f}], P(signed gap > 0) = {r.p_gap_positive:.2f}")
+    for line in period_lines(per, manifest["scenario"]["name"]):
+        typer.echo(line)
     status = "passed" if d["passed"] else "FAILED: " + ", ".join(k for k, v in d["checks"].items() if not v)
     typer.echo(f"diagnostics {status} (max R-hat {d['max_rhat']}, min ESS bulk {d['min_ess_bulk']}, "
                f"tail {d['min_ess_tail']}, divergences {d['divergences']})")

@@ -96,3 +96,15 @@ def scenario_toml(sc) -> str:
     head = (f"# scenario {sc.name}  hash {sc.hash}\n"
             f"# resolved from {' <- '.join(p.name for p in sc.files)} by `tgap scenarios show`\n")
     return head + tomli_w.dumps(sc.data, multiline_strings=True)
+
+
+def period_lines(per, scenario: str) -> list[str]:
+    """The period headline as printed by `tgap fit` and `tgap report`: organs not explained (sum
+    over the years of max(gap, 0)) and the signed gap beside it."""
+    out = [f"organs not explained by declared sources under scenario {scenario} "
+           "(sum over the years of max(gap, 0); signed gap beside it):"]
+    for r in per.itertuples():
+        out.append(f"  {r.period}: median {r.unexplained_median:,.0f}  90% interval [{r.unexplained_q05:,.0f}, "
+                   f"{r.unexplained_q95:,.0f}]; signed gap median {r.gap_median:,.0f} "
+                   f"[{r.gap_q05:,.0f}, {r.gap_q95:,.0f}], P(signed gap > 0) = {r.p_gap_positive:.2f}")
+    return out

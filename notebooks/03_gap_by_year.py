@@ -69,11 +69,9 @@ cumulative = charts.cumulative_gap_table(result.idata, summary["periods"])
 style.show(charts.plot_periods(summary["gap_by_period"], cumulative, sc.name))
 
 # %%
-print(f"organs not explained by declared sources under scenario {sc.name} "
-      "(sum over the period; median, 90% interval, P(gap > 0)):")
-for r in summary["gap_by_period"].itertuples():
-    print(f"  {r.period}: {r.gap_median:,.0f} [{r.gap_q05:,.0f}, {r.gap_q95:,.0f}]  "
-          f"P(gap > 0) = {r.p_gap_positive:.2f}")
+from analysis.cli_support import period_lines
+
+print("\n".join(period_lines(summary["gap_by_period"], sc.name)))
 
 # %% [markdown]
 # ## Years where the gap is most and least certain

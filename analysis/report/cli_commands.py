@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from analysis.cli_support import DATA_DIR
+from analysis.cli_support import DATA_DIR, period_lines
 from analysis.cli_support import err as _err
 
 
@@ -112,10 +112,8 @@ def _print_headline(manifest: dict, out: Path, total_s: float) -> None:
     per = pd.read_csv(out / "gap_by_period.csv")
     mark = f"[{manifest['run_status']}] " if manifest.get("quick") or not manifest["diagnostics"]["passed"] else ""
     typer.echo(mark + headline_sentence(per, manifest["scenario"]["name"]))
-    typer.echo(f"organs not explained by declared sources under scenario {manifest['scenario']['name']}:")
-    for r in per.itertuples():
-        typer.echo(f"  {r.period}: median {r.gap_median:,.0f}  90% interval [{r.gap_q05:,.0f}, "
-                   f"{r.gap_q95:,.0f}]  P(gap > 0) = {r.p_gap_positive:.2f}")
+    for line in period_lines(per, manifest["scenario"]["name"]):
+        typer.echo(line)
     d = manifest["diagnostics"]
     status = "passed" if d["passed"] else "FAILED: " + ", ".join(k for k, v in d["checks"].items() if not v)
     typer.echo(f"diagnostics {status} (max R-hat {d['max_rhat']}, min ESS bulk {d['min_ess_bulk']}, "
