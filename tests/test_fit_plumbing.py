@@ -78,12 +78,19 @@ def test_fit_writes_outputs_and_reuses_cache(mocked, raw_dir, tmp_path):
     for key in ["scenario_name", "scenario_hash", "data_hash", "sampler_json", "seed", "tgap_version", "code_hash"]:
         assert key in idata.attrs
     assert idata.attrs["scenario_name"] == "baseline"
+    # organs taken from executed prisoners never exceed the deceased-donor volume, in any draw
+    # (prior draws stand in for the posterior here, so this covers the model's whole support)
+    post = idata.posterior
+    assert bool((post["prisoner_organs"] <= post["deceased_volume"]).all())
+    assert float((post["prisoner_capacity"] / post["deceased_volume"]).max()) > 1  # the cap is reached
+    c_t = post["organs_per_executed_t"]
+    assert bool((c_t <= 5.0).all()) and float(c_t.max()) > 1.0  # the ceiling (baseline: 5) holds
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["scenario"]["name"] == "baseline"
     assert manifest["sampler"]["draws"] == 50 and manifest["sampler"]["chains"] == 2
     assert set(manifest["diagnostics"]) >= {"max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "passed"}
-    assert set(manifest["inputs"]["raw_files_sha256"]) == {"sources.csv", "volumes.csv", "executions.csv",
-                                                           "donation.csv", "living_and_share.csv"}
+    assert set(manifest["inputs"]["raw_files_sha256"]) == {"sources.csv", "origins.csv", "volumes.csv",
+                                                           "executions.csv", "donation.csv", "living_and_share.csv"}
     before = (out / "gap_by_year.csv").read_bytes()
 
     second = runner.invoke(app, fit_args(raw_dir, out))

@@ -7,6 +7,9 @@ Ratios (``RATIOS``), each computed only where its inputs are present and its den
   Kidney and liver must be present; a missing heart or lung figure counts as 0 (many exports leave
   organs without a programme blank). Pancreas, kidney-pancreas, small bowel and domino livers are
   left out.
+- ``organs_per_utilized_donor``: deceased-donor kidney + liver + heart + lung + pancreas +
+  kidney-pancreas transplants per utilized deceased donor: China's official ratio against the
+  distribution behind the organs-per-donor prior (analysis/forensics/donor_yield.py).
 - ``kidney_to_liver``: ``total_kidney_tx / total_liver_tx`` (all donor types).
 - ``dcd_share``: share of actual deceased donors that were DCD, ``actual_dcd / (actual_dbd +
   actual_dcd)``.
@@ -35,8 +38,21 @@ def _per_donor(g: pd.DataFrame) -> pd.Series:
     return _div(num, g["actual_dd"])
 
 
+def _per_utilized_donor(g: pd.DataFrame) -> pd.Series:
+    """Organs transplanted per utilized deceased donor (donor_yield.ORGAN_COLUMNS over
+    utilized_dd): the quantity behind the model's organs-per-donor prior (`tgap donor-yield`)."""
+    from analysis.forensics.donor_yield import ORGAN_COLUMNS
+
+    if "utilized_dd" not in g:
+        return pd.Series(np.nan, index=g.index)
+    organs = g.reindex(columns=ORGAN_COLUMNS).fillna(0).sum(axis=1)
+    num = organs.where(g["dd_kidney_tx"].notna() & g["dd_liver_tx"].notna())
+    return _div(num, g["utilized_dd"])
+
+
 RATIOS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "transplants_per_donor": _per_donor,
+    "organs_per_utilized_donor": _per_utilized_donor,
     "kidney_to_liver": lambda g: _div(g["total_kidney_tx"], g["total_liver_tx"]),
     "dcd_share": lambda g: _div(g["actual_dcd"], g["actual_dbd"] + g["actual_dcd"]),
 }

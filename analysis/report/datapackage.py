@@ -54,6 +54,8 @@ COLUMNS: list[tuple[str, str, str | None, int | None]] = [
      "persons", 0),
     (r"^recorded_minimum$", "highest recorded minimum (confirmed executions) that entered the model", "persons", 0),
     (r"^prisoners_declared$", "yes/no: executed prisoners a declared source in this year", None, None),
+    (r"^(claims|relays_collapsed)$", "count of likelihood rows (claims) / of rows collapsed as relays", "rows", 0),
+    (r"^(origin|kind)$", "origin id (producer of the figures) / its kind", None, None),
     (r"^(year|year_end)$", "calendar year", "year", 0),
     (r"^period$", "period of years, first-last", None, None),
     (r"^(rows|rows_in_model|observations|in_model|figures|inside_90)$", "count of rows", "rows", 0),

@@ -84,6 +84,7 @@ class Page:
     calibration: str | None = None               # statements.calibration_statement
     interactive: list[tuple[str, str, str]] = field(default_factory=list)  # (key, title, plotly div)
     composition: pd.DataFrame | None = None      # composition_test.csv
+    origin_weights: pd.DataFrame | None = None   # claims.origin_weights
 
 
 def _missing(value) -> bool:
@@ -270,9 +271,17 @@ def _sources(page: Page) -> str:
 def _quality(page: Page) -> str:
     flags = table(page.flags, table_id="flags-table") if len(page.flags) else "<p>No flagged rows.</p>"
     reasons = table(page.excluded_reasons) if len(page.excluded_reasons) else ""
+    weights = ""
+    if page.origin_weights is not None and len(page.origin_weights):
+        weights = ("<h3>Weight of each origin</h3><p>Rows with the same origin (the producer of the figure), "
+                   "quantity and years are one claim: one of them enters the model, the relays are "
+                   "collapsed (docs/data.md, \u201cOne claim, one vote\u201d).</p>"
+                   + table(page.origin_weights, table_id="origin-weights",
+                           headers={"claims": "claims in the model", "rows": "rows in the data",
+                                    "relays_collapsed": "relays collapsed"}))
     return ('<section id="data-quality"><h2>Data quality</h2><p>Flags set by the curators on rows of '
             "data/raw (docs/data.md), how many rows carry each, how many enter the model, and how the "
-            f"scenario treats them.</p>{flags}<h3>Observations not entering the model, by reason</h3>"
+            f"scenario treats them.</p>{flags}{weights}<h3>Observations not entering the model, by reason</h3>"
             f"{reasons}</section>")
 
 

@@ -346,7 +346,12 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
         reasons = excluded_reasons(ev)
         src = sources_table(sources, obs, ev)
         settings = scenario_settings(sc)
+        from analysis.model.claims import origin_weights
+
+        weights = origin_weights(ev, obs)
         tables = {
+            "origin_weights.csv": (weights, "per origin (producer of the figures): kind, claims entering the "
+                                   "model, rows in the data, relays collapsed into one claim"),
             "declared_sources_by_year.csv": (declared, "per year: quantiles of each declared source, their "
                                              "stacked sums, supply, volume, gap, P(gap > 0)"),
             "cumulative_gap.csv": (cumulative, "gap accumulated within each period, by year"),
@@ -475,7 +480,7 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
         sensitivity_html=_sensitivity_html(out_dir.parent / "sensitivity" / name),
         headline_sentence=statements.headline_sentence(summary["gap_by_period"], name), status=status,
         calibration=statements.calibration_statement(bench / "sbc.json" if bench else None),
-        interactive=inter, composition=summary["composition_test"])
+        interactive=inter, composition=summary["composition_test"], origin_weights=weights)
     with steps.step("index.html"):
         (staging / "index.html").write_text(render(page), encoding="utf-8")
         report_files["index.html"] = sha256_file(staging / "index.html")
