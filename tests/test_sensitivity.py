@@ -124,11 +124,11 @@ def test_grid_adds_base_and_one_at_a_time_points():
     varies = [grid.parse_vary("supply.organs_per_donor.mu=0.9,1.2"),
               grid.parse_vary("declared.prisoner_source_until=2014,2016")]
     points = grid.design_points(base, varies)
-    # base (1.03, 2014) is not in the 2x2 grid -> base + 4 grid + oat (0.9|1.2 with 2014 are in the
-    # grid; 2016 with 1.03 is new) = 6, each scenario once
+    # base (1.044, 2014) is not in the 2x2 grid -> base + 4 grid + oat (0.9|1.2 with 2014 are in the
+    # grid; 2016 with 1.044 is new) = 6, each scenario once
     assert [p.design for p in points] == ["base", "grid", "grid", "grid", "grid", "oat"]
     assert points[0].overrides == {} and points[0].label == "base"
-    assert points[-1].values == {"supply.organs_per_donor.mu": 1.03, "declared.prisoner_source_until": 2016}
+    assert points[-1].values == {"supply.organs_per_donor.mu": 1.044, "declared.prisoner_source_until": 2016}
     assert len({tuple(sorted(p.values.items())) for p in points}) == len(points)
     assert len(grid.design_points(base, varies, oat=False)) == 5
 
@@ -168,7 +168,7 @@ KEY_MU, KEY_NOISE = "supply.organs_per_donor.mu", "evidence.shares.noise"
 
 
 def fake_gap_per_year(sc) -> float:
-    return 1000 * (sc.get(KEY_MU) - 1.03) + 500 * (sc.get(KEY_NOISE) - 0.6) + 100
+    return 1000 * (sc.get(KEY_MU) - 1.044) + 500 * (sc.get(KEY_NOISE) - 0.6) + 100
 
 
 class FakeResult:
@@ -202,7 +202,7 @@ def fake_fits(monkeypatch):
 
 def sweep_args(raw_dir, out, *extra):
     return ["sensitivity", "--data-dir", str(raw_dir), "--derived", str(out.parent / "derived"),
-            "--out", str(out), "--vary", f"{KEY_MU}=0.9,1.03,1.2", "--vary", f"{KEY_NOISE}=0.3,0.6",
+            "--out", str(out), "--vary", f"{KEY_MU}=0.9,1.044,1.2", "--vary", f"{KEY_NOISE}=0.3,0.6",
             "--no-psense", *extra]
 
 
@@ -226,7 +226,7 @@ def test_sweep_table_tornado_and_failed_point(fake_fits, raw_dir, tmp_path):
     assert failed["error"].str.startswith("RuntimeError: sampler exploded (test)").all()
     ok = t[t["status"] == "ok"].copy()
     n_years = ok["period"].map({"2000-2005": 6, "2006-2014": 9, "2015-2018": 4})
-    expected = n_years * (1000 * (ok[KEY_MU] - 1.03) + 500 * (ok[KEY_NOISE] - 0.6) + 100)
+    expected = n_years * (1000 * (ok[KEY_MU] - 1.044) + 500 * (ok[KEY_NOISE] - 0.6) + 100)
     np.testing.assert_allclose(ok["gap_median"], expected, atol=0.02 * n_years.max() * 10 + 5)
     assert (ok["gap_q05"] < ok["gap_median"]).all() and (ok["gap_median"] < ok["gap_q95"]).all()
     # tornado: each key moved alone, the other at base; swing = range of the key's effect
