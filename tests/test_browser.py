@@ -77,6 +77,12 @@ def test_interactive_charts_work_offline_and_hover_matches_gap_by_year(quick_rep
 
     assert quick_report.result.exit_code == 0
     browser.get((quick_report.out / "index.html").resolve().as_uri())
+    # plotly.js is embedded (~4 MB of inline script): on a loaded machine it may still be parsing
+    # when get() returns, so wait for it (once seen in CI: 'undefined' right after get())
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 60).until(lambda d: d.execute_script("return document.readyState") == "complete"
+                                     and d.execute_script("return typeof window.Plotly") == "object")
     assert browser.execute_script("return typeof window.Plotly") == "object"  # plotly.js embedded
     fetched = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name).filter(n => /^https?:/.test(n))")
