@@ -254,3 +254,23 @@ def test_capacity_over_a_figure_is_no_upper_bound(tmp_path, baseline):
                              "over 30000", qualifier="over"))]
     ev = evidence_for(tmp_path, extra, baseline)
     assert ev.excluded.set_index("obs_id").loc["vol-7", "reason"] == "a capacity 'over' a figure bounds no volume from above"
+
+
+def test_partial_year_bound_carries_the_class_bias_unless_the_scenario_says_otherwise(tmp_path, baseline):
+    """A partial-year count ("more than 10,000 so far") is a bound that carries its class's bias;
+    a recorded minimum (kind lower_bound) does not; evidence.rules.unbiased_bound_kinds decides."""
+    from analysis.model.inputs import design
+
+    extra = [("volumes", obs("vol-6", "official_total", 2012, 8000, "transplants", "reported", "S-OFF",
+                             "more than 8000", qualifier="over", flag="partial_year")),
+             ("executions", obs("exe-6", "amnesty_recorded", 2012, 1000, "executions", "lower_bound", "S-NGO",
+                                "at least 1000", qualifier="over"))]
+    for sc, expect in [(baseline, {"vol-6": True, "exe-6": False}),
+                       (baseline.with_overrides({"evidence.rules.unbiased_bound_kinds":
+                                                 ["lower_bound", "upper_bound", "capacity", "reported"]}),
+                        {"vol-6": False, "exe-6": False})]:
+        ev = evidence_for(tmp_path, extra, sc)
+        d = design(ev, "count")
+        got = dict(zip(d["rows"]["obs_id"], d["biased"]))
+        assert {k: bool(got[k]) for k in expect} == expect
+        assert bool(got["vol-1"])  # a point row always carries its class bias

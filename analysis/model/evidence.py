@@ -214,7 +214,7 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None
                     cumulative=r.kind == "cumulative" or "cumulative" in r.flag.split(";"), noise_scale=scale, organ=r.organ,
                     donor_type=r.donor_type, origin=r.origin, origin_kind=r.origin_kind,
                     source_kind=r.source_kind, flag=r.flag, reading=claims.reading(r.kind, r.flag),
-                    qualifier=r.qualifier)
+                    qualifier=r.qualifier, biased=r.kind not in rules["unbiased_bound_kinds"])
         if r.unit == "share":
             role = scenario.get("evidence.shares.role")
             if role == "exclude":

@@ -23,7 +23,6 @@ FRACTIONS = (["all"] + [f"all:{o}" for o in ORGANS] + ["all:kidney_liver"]
              + [f"living:{o}" for o in ORGANS] + ["living:kidney_liver"])
 SUPPLY = ["share_executed_used", "organs_per_executed", "organs_per_donor", "donor_report_inflation"]
 VALUE_COLUMNS = ["lo", "hi", "value", "extra_sd", "noise_scale"]  # data, not structure
-UNBIASED_KINDS = ("lower_bound", "upper_bound", "capacity")  # bounds by kind: no class bias
 
 
 def design(evidence: Evidence, likelihood: str) -> dict:
@@ -44,10 +43,11 @@ def design(evidence: Evidence, likelihood: str) -> dict:
         out["extra"] = rows["extra_sd"].to_numpy(float)
         out["is_bound"] = (rows["mode"] == "bound").to_numpy()
         out["is_point"] = (rows["mode"] == "point").to_numpy()
-        # a bound carries its class's bias unless it is a bound by kind (a recorded minimum, an
-        # upper bound, a capacity): "more than 10,000 liver transplants (Mar 2005 - May 2007)" is a
-        # claim of its class like any other, a count of confirmed executions is not
-        out["biased"] = ~rows["kind"].isin(UNBIASED_KINDS).to_numpy() | ~out["is_bound"]
+        # a bound carries its class's bias unless its kind is in evidence.rules.unbiased_bound_kinds
+        # (evidence.py sets the row's "biased"): "more than 10,000 liver transplants (Mar 2005 -
+        # May 2007)" is a claim of its class like any other, a count of confirmed executions is not
+        biased = rows["biased"].astype(bool).to_numpy() if "biased" in rows else np.ones(n, bool)
+        out["biased"] = biased | ~out["is_bound"]
         if not (out["lo"] == out["hi"])[out["is_point"]].all() or (out["lo"] >= out["hi"])[~out["is_point"]].any():
             raise ValueError(f"{likelihood} rows: a point row needs lo == hi, a censored row lo < hi")
     if likelihood == "count" and n:
@@ -128,7 +128,7 @@ def structure(evidence: Evidence, scenario: Scenario) -> str:
     for lik in ("count", "share"):
         d = design(evidence, lik)
         keep = [c for c in ("obs_id", "quantity", "denominator", "target", "group", "organ",
-                            "part_pool", "mode", "kind") if c in d["rows"].columns]
+                            "part_pool", "mode", "kind", "biased") if c in d["rows"].columns]
         parts[lik] = {"rows": d["rows"][keep].astype(str).values.tolist(),
                       "weights": d["weights"].tolist()}
         if lik == "count" and len(d["q"]):

@@ -90,6 +90,7 @@ SPEC: dict[str, Any] = {
             "exclude_series": Leaf("str_list"),
             "exclude_sources": Leaf("str_list"),
             "bias_step": PRIOR,
+            "unbiased_bound_kinds": Leaf("str_list"),
             "bias_drift_targets": Leaf("str_list"),
             "exclude_source_kinds": Leaf("str_list"),
             "organs_donated_as": Leaf("choice", ("upper_bound", "as_transplanted", "exclude")),
