@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.model.evidence import Evidence
+from analysis.model.summarize import flat_draws
 
 QS = {"median": 0.5, "q05": 0.05, "q25": 0.25, "q75": 0.75, "q95": 0.95}
 # evidence quantity -> posterior variable (share numerators and denominators)
@@ -30,7 +31,7 @@ POSTERIOR_OF = {"volume": "volume", "deceased_volume": "deceased_volume", "livin
 
 def _samples(idata, var: str) -> np.ndarray:
     """(year, sample) array of a yearly posterior variable."""
-    return idata.posterior[var].stack(sample=("chain", "draw")).transpose("year", "sample").values
+    return flat_draws(idata.posterior[var], "year")
 
 
 def _quantiles(prefix: str, x: np.ndarray, qs=QS) -> dict[str, np.ndarray]:

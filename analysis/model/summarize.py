@@ -58,7 +58,8 @@ def gap_by_year(idata) -> pd.DataFrame:
     return out[first + [c for c in out.columns if c not in first]]
 
 
-def _flat(da: xr.DataArray, dim: str) -> np.ndarray:
+def flat_draws(da: xr.DataArray, dim: str) -> np.ndarray:
+    """(dim, sample) array of a posterior variable, chains and draws stacked."""
     return da.stack(sample=("chain", "draw")).transpose(dim, "sample").values
 
 
@@ -72,12 +73,12 @@ def gap_by_period(idata, periods: list[tuple[int, int]]) -> pd.DataFrame:
     gap = idata.posterior["gap"]
     labels = [f"{a}-{b}" for a, b in periods]
     for name, da in (("unexplained", gap.clip(min=0)), ("unused_capacity", (-gap).clip(min=0))):
-        flat = np.stack([_flat(da.sel(year=slice(a, b)).sum("year").expand_dims(p=[0]), "p")[0]
+        flat = np.stack([flat_draws(da.sel(year=slice(a, b)).sum("year").expand_dims(p=[0]), "p")[0]
                          for a, b in periods])
         out[f"{name}_median"] = np.median(flat, axis=1)
         for q_name, q in QUANTILES.items():
             out[f"{name}_{q_name}"] = np.quantile(flat, q, axis=1)
-    out["p_any_year_positive"] = [float((_flat(gap.sel(year=slice(a, b)), "year") > 0).any(axis=0).mean())
+    out["p_any_year_positive"] = [float((flat_draws(gap.sel(year=slice(a, b)), "year") > 0).any(axis=0).mean())
                                   for a, b in periods]
     out["period"] = labels
     return out
