@@ -44,11 +44,21 @@ def browser():
         d.quit()
 
 
+def load(browser, page) -> None:
+    """Open a report page and wait (up to 120 s) until it is complete and its inline plotly.js has
+    run: the page is ~10 MB (images and ~4 MB of script inline), and on a loaded machine get() was
+    seen returning before it was (CI: no images yet, or window.Plotly undefined)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(page.resolve().as_uri())
+    WebDriverWait(browser, 120).until(lambda d: d.execute_script("return document.readyState") == "complete"
+                                      and d.execute_script("return typeof window.Plotly") == "object")
+
+
 @pytest.mark.slow
 def test_report_renders_in_chromium(quick_report, browser):
     assert quick_report.result.exit_code == 0, quick_report.result.stdout + quick_report.result.stderr
-    index = quick_report.out / "index.html"
-    browser.get(index.resolve().as_uri())
+    load(browser, quick_report.out / "index.html")
     images = browser.execute_script(
         "return Array.from(document.images).map(i => ({alt: i.alt, complete: i.complete, "
         "w: i.naturalWidth, h: i.naturalHeight}))")
@@ -76,13 +86,7 @@ def test_interactive_charts_work_offline_and_hover_matches_gap_by_year(quick_rep
     import pandas as pd
 
     assert quick_report.result.exit_code == 0
-    browser.get((quick_report.out / "index.html").resolve().as_uri())
-    # plotly.js is embedded (~4 MB of inline script): on a loaded machine it may still be parsing
-    # when get() returns, so wait for it (once seen in CI: 'undefined' right after get())
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(browser, 60).until(lambda d: d.execute_script("return document.readyState") == "complete"
-                                     and d.execute_script("return typeof window.Plotly") == "object")
+    load(browser, quick_report.out / "index.html")
     assert browser.execute_script("return typeof window.Plotly") == "object"  # plotly.js embedded
     fetched = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name).filter(n => /^https?:/.test(n))")
