@@ -52,6 +52,9 @@ def test_model_fit_notebook_executes(tmp_path, quick_report):
     text = "".join("".join(o.get("text", "")) for o in outs if o.get("output_type") == "stream")
     assert "organs not explained by declared sources under scenario baseline" in text
     assert "loaded from cache" in text
+    assert "'rows_in_loo'" in text and "pareto_k_above_0.7" in text  # model criticism ran
+    html = "".join("".join(o.get("data", {}).get("text/html", "")) for o in outs)
+    assert "group:independent" in html  # the leave-one-origin-out table (cached by the report)
 
 
 def test_every_notebook_declares_the_shared_parameters_and_ipynb_stays_out_of_git():

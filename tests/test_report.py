@@ -167,8 +167,8 @@ def test_index_html_is_self_contained_with_headline_and_sections(quick_report):
                    for v in (np.floor(r.gap_median), np.ceil(r.gap_median))), r.gap_median
         assert f"{r.p_gap_positive:.2f}" in page
     assert "Organs not explained by declared sources under scenario <strong>baseline</strong>" in page
-    for section in ["headline", "charts", "assumptions", "predictive", "diagnostics", "data-quality",
-                    "sources", "sensitivity", "forensics", "tables", "manifest"]:
+    for section in ["headline", "charts", "assumptions", "predictive", "criticism", "diagnostics",
+                    "data-quality", "sources", "sensitivity", "forensics", "tables", "manifest"]:
         assert f'<section id="{section}">' in page, section
     # sources with links, flags, the manifest verbatim
     src = pd.read_csv(out / "tables" / "sources.csv", keep_default_na=False)
@@ -207,6 +207,37 @@ def test_second_report_reuses_fit_and_says_when_godt_is_absent(quick_report, tmp
     page = (out / "index.html").read_text(encoding="utf-8")
     assert f"GODT exports not found in {empty}" in page
     assert "multi-country benchmark" in page
+    assert "leave-one-origin-out loaded from cache" in res.stdout  # kept beside the cached fit
+
+
+def test_report_criticises_claims_and_leaves_origins_out(quick_report):
+    """Model criticism in the report: LOO per claim, the two claim tables, LOO-PIT drawn, and the
+    leave-one-origin-out table whose '(none)' row equals a refit at the same settings."""
+    assert quick_report.result.exit_code == 0
+    out = quick_report.out
+    loo = pd.read_csv(out / "loo_claims.csv", keep_default_na=False)
+    ev = pd.read_csv(out / "evidence_used.csv", keep_default_na=False)
+    counts = ev[ev["likelihood"] == "count"]
+    assert len(loo) == int((counts["mode"] != "bound").sum()) > 50  # bounds are not in LOO
+    assert set(loo["obs_id"]) <= set(counts["obs_id"])
+    assert pd.to_numeric(loo["pareto_k"]).notna().all()
+    pit = pd.to_numeric(loo.loc[loo["mode"] == "point", "loo_pit"])
+    assert pit.between(0, 1).all() and len(pit) > 20
+    hist = pd.read_csv(out / "loo_pit_histogram.csv")
+    assert hist["rows"].sum() == len(pit)
+    page = (out / "index.html").read_text(encoding="utf-8")
+    sec = page[page.index('<section id="criticism">'):]
+    sec = sec[:sec.index("</section>")]
+    assert 'id="influential-table"' in sec and 'id="worst-table"' in sec and 'id="leave-out-table"' in sec
+    worst = loo.sort_values("elpd_loo").iloc[0]
+    assert report_html.esc(worst["obs_id"]) in sec
+    assert "figures/criticism.png" in json.loads((out / "manifest.json").read_text())["report"]["files"]
+    lo = pd.read_csv(out / "tables" / "leave_origin_out.csv", keep_default_na=False)
+    assert lo["left_out"].iloc[0] == "(none)" and "group:independent" in set(lo["left_out"])
+    assert (lo["rows_left_out"] > 0).sum() == len(lo) - len(set(lo["period"]))
+    shift = lo["unexplained_median"] - lo["period"].map(lo[lo["left_out"] == "(none)"].set_index("period")
+                                                        ["unexplained_median"])
+    np.testing.assert_allclose(shift, lo["shift_unexplained_median"], atol=0.5)
 
 
 @pytest.mark.slow

@@ -92,6 +92,20 @@ def rows_logp(is_point: np.ndarray):
     return logp
 
 
+def weighted_rows_logp(is_point: np.ndarray):
+    """``rows_logp`` times a per-row weight (``count_weight``: 1 enters, 0 left out)."""
+    inner = rows_logp(is_point)
+
+    def logp(value, mu, sigma, hi, weight):
+        return weight * inner(value, mu, sigma, hi)
+
+    return logp
+
+
+def weighted_normal_random(mu, sigma, hi, weight, rng=None, size=None):
+    return rng.normal(mu, sigma, size=size)
+
+
 def censored_normal_random(mu, sigma, hi, rng=None, size=None):
     """A replicated report Y ~ Normal(mu, sigma) (on the row's transformed scale)."""
     return rng.normal(mu, sigma, size=size)
@@ -245,8 +259,9 @@ def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
             mu = pt.log(agg) + pt.as_tensor(cd["biased"].astype(float)) * row_bias
             sigma_report = pt.sqrt((pt.dot(cls, noise_v) * data["count_scale"]) ** 2 + data["count_extra"] ** 2)
             sigma = is_bound * data["lower_bound_softness"] + (1.0 - is_bound) * sigma_report
-            pm.CustomDist("obs_count", mu, sigma, data["count_hi"], logp=rows_logp(cd["is_point"]),
-                          random=censored_normal_random, observed=data["count_lo"], dims="count_obs")
+            pm.CustomDist("obs_count", mu, sigma, data["count_hi"], data["count_weight"],
+                          logp=weighted_rows_logp(cd["is_point"]), random=weighted_normal_random,
+                          observed=data["count_lo"], dims="count_obs")
         if len(sd["q"]):
             num = pt.dot(_spread(sd["weights"], sd["q"], n_q), flat_q)
             den = pt.dot(_spread(sd["weights"], sd["den"], n_q), flat_q)

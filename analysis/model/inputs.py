@@ -111,6 +111,9 @@ def model_inputs(evidence: Evidence, scenario: Scenario) -> dict[str, np.ndarray
     if len(cd["q"]):
         out |= {"count_lo": cd["lo"], "count_hi": cd["hi"], "count_extra": cd["extra"],
                 "count_scale": cd["scale"],
+                # 1 = the row enters the likelihood; 0 = left out without changing the compiled
+                # structure (leave-one-origin-out refits, criticism.py)
+                "count_weight": np.ones(len(cd["q"])),
                 "lower_bound_softness": np.asarray(float(rules["lower_bound_softness"]))}
         out |= vector_prior_inputs("bias", _class_specs(scenario, cd["used"], "bias"))
         out |= vector_prior_inputs("noise", _class_specs(scenario, cd["used"], "noise"))

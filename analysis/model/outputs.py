@@ -14,6 +14,7 @@ from pathlib import Path
 from analysis import __version__
 from analysis.io import code_version, commit_files, csv_text, temp_path_beside
 from analysis.model.arithmetic import capacity_gap_by_year, composition_test, executions_required
+from analysis.model import criticism
 from analysis.model.fit import FitResult
 from analysis.model.summarize import (
     diagnostics,
@@ -36,6 +37,7 @@ def summarize_fit(result: FitResult) -> dict:
         "executions_required": executions_required(result.idata, ev, c_max, mask),
         "composition_test": composition_test(result.idata, ev, c_max),
         "diagnostics": diagnostics(result.idata, periods, sc.get("diagnostics")),
+        "loo": criticism.loo_table(result.idata, ev),
         "periods": periods,
     }
 
@@ -44,7 +46,8 @@ def _csv_text(frame) -> str:
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype.kind == "f":
-            rate = col.startswith("p_") or col in ("lo", "hi") or "share" in col or "organs_per" in col
+            rate = (col.startswith("p_") or col in ("lo", "hi") or "share" in col or "organs_per" in col
+                    or col in criticism.RATE_COLUMNS)
             out[col] = out[col].round(4 if rate else 1)
     return csv_text(out)
 
@@ -72,6 +75,7 @@ def write_fit_outputs(result: FitResult, out_dir: Path, inputs: dict) -> dict:
         "periods": [list(p) for p in summary["periods"]],
         "evidence": {"rows_used": int(len(ev.rows)), "rows_excluded": int(len(ev.excluded)),
                      "share_statements_tested": int(len(ev.tested))},
+        "criticism": criticism.summary(summary["loo"]),
     }
     texts = {
         "gap_by_year.csv": _csv_text(summary["gap_by_year"]),
@@ -80,6 +84,8 @@ def write_fit_outputs(result: FitResult, out_dir: Path, inputs: dict) -> dict:
         "executions_required.csv": _csv_text(summary["executions_required"]),
         "composition_test.csv": _csv_text(summary["composition_test"]),
         "evidence_tested.csv": _csv_text(ev.tested),
+        "loo_claims.csv": _csv_text(summary["loo"]),
+        "loo_pit_histogram.csv": _csv_text(criticism.pit_histogram(summary["loo"])),
         "evidence_used.csv": _csv_text(ev.rows),
         "evidence_excluded.csv": _csv_text(ev.excluded),
         "manifest.json": json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n",

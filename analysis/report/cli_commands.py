@@ -31,6 +31,9 @@ def report(
     run_forensics: bool = typer.Option(True, "--forensics/--no-forensics",
                                        help="Run the forensic checks (else read --forensics-out as is)."),
     strict: bool = typer.Option(False, "--strict", help="Exit 3 when the diagnostics gate fails."),
+    leave_out: bool = typer.Option(True, "--leave-out/--no-leave-out",
+                                   help="Refit without each large origin and evidence group (quick draws, "
+                                   "one compiled model; cached per fit) for the model-criticism section."),
 ) -> None:
     """Ingest if stale, fit or load the cached fit, run the forensic checks, and write the report:
     charts (PNG + SVG), tables (CSV), index.html and manifest.json."""
@@ -91,11 +94,22 @@ def report(
         typer.echo(f"report: forensic checks -> {forensics_out}/ ({timings['forensics_s']:.1f} s; GODT: "
                    f"{', '.join(p.name for p in godt_paths) or 'none found'})")
     section = load_section(forensics_out, godt_dir=None if godt else godt_dir, godt_found=godt_found)
+    leave_table = None
+    if leave_out:
+        from analysis.model.leave_out import cached_leave_out
+
+        t3 = time.perf_counter()
+        leave_table, cached = cached_leave_out(
+            result, on_step=lambda i, n, g: typer.echo(f"report: leave-one-origin-out {i + 1}/{n}: {g}"))
+        timings["leave_out_s"] = round(time.perf_counter() - t3, 2)
+        typer.echo(f"report: leave-one-origin-out {'loaded from cache' if cached else 'refitted'} "
+                   f"({timings['leave_out_s']:.1f} s)")
 
     steps = Steps("report", total=None, bar=interactive())
     try:
         manifest = build_report(result, obs, out, inputs=read_manifest(derived), sources=read_sources(data_dir),
-                                forensics=section, timings=timings, steps=steps, derived_dir=derived)
+                                forensics=section, timings=timings, steps=steps, derived_dir=derived,
+                                leave_out=leave_table)
     finally:
         steps.close()
     _print_headline(manifest, out, time.perf_counter() - t0)

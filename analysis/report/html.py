@@ -85,6 +85,7 @@ class Page:
     interactive: list[tuple[str, str, str]] = field(default_factory=list)  # (key, title, plotly div)
     composition: pd.DataFrame | None = None      # composition_test.csv
     origin_weights: pd.DataFrame | None = None   # claims.origin_weights
+    criticism_html: str = ""                     # criticism_section.html
 
 
 def _missing(value) -> bool:
@@ -353,7 +354,7 @@ def _manifest(page: Page) -> str:
 
 NAV = [("headline", "Headline"), ("charts", "Charts"), ("composition", "Share statements tested"),
        ("assumptions", "Assumptions"),
-       ("predictive", "Predictive checks"), ("diagnostics", "Diagnostics"), ("data-quality", "Data quality"),
+       ("predictive", "Predictive checks"), ("criticism", "Model criticism"), ("diagnostics", "Diagnostics"), ("data-quality", "Data quality"),
        ("sources", "Sources"), ("sensitivity", "Sensitivity"), ("forensics", "Forensics"), ("tables", "Tables"),
        ("manifest", "Manifest")]
 
@@ -404,7 +405,8 @@ def render(page: Page) -> str:
     body = [
         _headline(page),
         f'<section id="charts"><h2>Charts</h2>{_interactive(page)}{_figures(page, "charts")}</section>',
-        _composition(page), _assumptions(page), _predictive(page), _diagnostics(page), _quality(page),
+        _composition(page), _assumptions(page), _predictive(page), page.criticism_html, _diagnostics(page),
+        _quality(page),
         _sources(page),
         _sensitivity(page), _forensics(page), _tables(page), _manifest(page),
     ]

@@ -32,14 +32,14 @@ import pandas as pd
 from analysis import style
 from analysis.io import csv_text, finish_file, remove_leftovers, sha256_file, staging_dir
 from analysis.model.fit import FitResult
-from analysis.report import arithmetic_charts, charts, fit_plots, interactive, statements
+from analysis.report import arithmetic_charts, charts, criticism_section, fit_plots, interactive, statements
 from analysis.report.forensics_section import ForensicsSection
-from analysis.report.html import FigureRef, Page, render
+from analysis.report.html import FigureRef, Page, figure, render
 from analysis.report.progress import Steps
 
 FIT_FILES = ["idata.nc", "gap_by_year.csv", "gap_by_period.csv", "capacity_gap_by_year.csv",
              "executions_required.csv", "composition_test.csv", "evidence_used.csv", "evidence_tested.csv",
-             "evidence_excluded.csv"]
+             "evidence_excluded.csv", "loo_claims.csv", "loo_pit_histogram.csv"]
 PREDICTIVE_TARGETS = ["volume", "executions", "donors", "living", "shares"]
 TARGET_TITLES = {"volume": "Transplant volume figures", "executions": "Execution figures",
                  "donors": "Voluntary donation figures", "living": "Living-donor figures",
@@ -254,14 +254,15 @@ def build_report(result: FitResult, observations: pd.DataFrame, out_dir: Path, *
                  sources: pd.DataFrame | None = None, forensics: ForensicsSection | None = None,
                  forensics_manifest: dict | None = None, timings: dict | None = None,
                  steps: Steps | None = None, derived_dir: Path | None = None,
-                 benchmarks_dir: Path | None = None) -> dict:
+                 benchmarks_dir: Path | None = None, leave_out: pd.DataFrame | None = None) -> dict:
     """Write the full report for ``result`` into ``out_dir``; return its manifest.
 
     ``inputs`` is the ingest manifest (raw file hashes); ``sources`` the source registry
     (data/raw/sources.csv) for the source list; ``forensics`` the section read from the forensic
     outputs; ``timings`` earlier steps' seconds (ingest, fit, forensics) for the manifest;
     ``derived_dir`` the ingested data (copied into data/); ``benchmarks_dir`` the benchmark results
-    the page cites (default: benchmarks/results of the project root).
+    the page cites (default: benchmarks/results of the project root); ``leave_out`` the
+    leave-one-origin-out table (analysis.model.leave_out), when it was run.
     """
     t_start = time.perf_counter()
     out_dir = Path(out_dir)
@@ -272,7 +273,8 @@ def build_report(result: FitResult, observations: pd.DataFrame, out_dir: Path, *
     staging = staging_dir(out_dir)
     try:
         manifest = _build(result, observations, out_dir, staging, inputs, sources, forensics,
-                          forensics_manifest, timings or {}, steps, t_start, derived_dir, benchmarks_dir)
+                          forensics_manifest, timings or {}, steps, t_start, derived_dir, benchmarks_dir,
+                          leave_out)
         with steps.step("commit"):
             _commit(staging, out_dir)
     finally:
@@ -318,7 +320,7 @@ def _copy_inputs(staging: Path, derived_dir: Path | None, bench: Path | None) ->
 
 
 def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_manifest, timings, steps,
-           t_start, derived_dir=None, benchmarks_dir=None) -> dict:
+           t_start, derived_dir=None, benchmarks_dir=None, leave_out=None) -> dict:
     from analysis.model.outputs import write_fit_outputs
 
     sc, idata, ev = result.scenario, result.idata, result.evidence
@@ -363,10 +365,13 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
             "sources.csv": (src, "sources with observation counts and rows entering the model"),
             "scenario_settings.csv": (settings, "every scenario key, its value and the baseline's"),
         }
+        if leave_out is not None:
+            tables["leave_origin_out.csv"] = (leave_out, "organs not explained per period, refitted "
+                                              "without each large origin or evidence group (quick draws)")
         for fname, (frame, _) in tables.items():
             _csv(user_table(frame), staging / "tables" / fname)
 
-    figures: dict[str, list[FigureRef]] = {"charts": [], "predictive": [], "diagnostics": []}
+    figures: dict[str, list[FigureRef]] = {"charts": [], "predictive": [], "diagnostics": [], "criticism": []}
     vol_obs = charts.volume_observations(obs, ev)
     gby = summary["gap_by_year"]
     publishers = publisher_names(sources)
@@ -399,6 +404,11 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
             plans.append(("predictive", f"predictive_{target}", TARGET_TITLES[target],
                           "Published figures (points, bounds, ranges) against their posterior predictive "
                           "90% interval.", lambda t=target: charts.plot_predictive_target(pt, t, name, publishers)))
+    if len(summary["loo"]):
+        plans.append(("criticism", "criticism", "LOO-PIT and Pareto k",
+                      "Left: leave-one-out PIT of each published point figure (uniform if the predictions "
+                      "are calibrated). Right: Pareto k of each claim; above 0.7 the fit leans on the claim "
+                      "alone.", lambda: criticism_section.plot_criticism(summary["loo"], name)))
     plans += [
         ("diagnostics", "diagnostics", "R-hat and effective sample size",
          "Every parameter, yearly gap and period sum against the gate's limits.",
@@ -463,7 +473,9 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
                                         "the counts"),
                                        ("evidence_tested.csv", "the share statements tested"),
                                        ("evidence_used.csv", "likelihood rows"),
-                                       ("evidence_excluded.csv", "observations left out, with the reason")]]
+                                       ("evidence_excluded.csv", "observations left out, with the reason"),
+                                       ("loo_claims.csv", "PSIS-LOO per claim: log density, Pareto k, LOO-PIT"),
+                                       ("loo_pit_histogram.csv", "LOO-PIT histogram of the point figures")]]
     table_links += [(f"tables/{f}", d) for f, (_, d) in tables.items()]
     table_links += [("datapackage.json", "data dictionary: every CSV above, every column with its unit")]
     what = {"data/observations.csv": "the ingested observations the fit used",
@@ -480,7 +492,9 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
         sensitivity_html=_sensitivity_html(out_dir.parent / "sensitivity" / name),
         headline_sentence=statements.headline_sentence(summary["gap_by_period"], name), status=status,
         calibration=statements.calibration_statement(bench / "sbc.json" if bench else None),
-        interactive=inter, composition=summary["composition_test"], origin_weights=weights)
+        interactive=inter, composition=summary["composition_test"], origin_weights=weights,
+        criticism_html=criticism_section.html(summary["loo"], leave_out,
+                                              "".join(figure(f) for f in figures["criticism"])))
     with steps.step("index.html"):
         (staging / "index.html").write_text(render(page), encoding="utf-8")
         report_files["index.html"] = sha256_file(staging / "index.html")

@@ -87,7 +87,11 @@ def metrics(table: pd.DataFrame) -> dict:
             entry["by_period"] = {
                 label: {"coverage_90": _coverage(g, "q05", "q95"), "coverage_50": _coverage(g, "q25", "q75"),
                         "truth_median": float(g["truth"].median()), "posterior_median_median": float(g["median"].median()),
-                        **({"p_positive_median": float(g["p_positive"].median())} if quantity == "gap" else {})}
+                        "datasets": int(len(g)), "truth_positive": int((g["truth"] > 0).sum()),
+                        **({"p_positive_median": float(g["p_positive"].median()),
+                            "confident_positive": int((g["p_positive"] > CONFIDENT).sum()),
+                            "confident_negative": int((g["p_positive"] < 1 - CONFIDENT).sum())}
+                           if quantity == "gap" else {})}
                 for label, g in t.groupby("label", sort=False)}
             if quantity == "gap":
                 entry["power"] = power(t)
