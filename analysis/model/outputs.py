@@ -13,8 +13,8 @@ from pathlib import Path
 
 from analysis import __version__
 from analysis.io import code_version, commit_files, csv_text, temp_path_beside
-from analysis.model.arithmetic import capacity_gap_by_year, composition_test, executions_required
 from analysis.model import criticism
+from analysis.model.arithmetic import capacity_gap_by_year, composition_test, executions_required
 from analysis.model.fit import FitResult
 from analysis.model.summarize import (
     diagnostics,

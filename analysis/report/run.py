@@ -32,7 +32,14 @@ import pandas as pd
 from analysis import style
 from analysis.io import csv_text, finish_file, remove_leftovers, sha256_file, staging_dir
 from analysis.model.fit import FitResult
-from analysis.report import arithmetic_charts, charts, criticism_section, fit_plots, interactive, statements
+from analysis.report import (
+    arithmetic_charts,
+    charts,
+    criticism_section,
+    fit_plots,
+    interactive,
+    statements,
+)
 from analysis.report.forensics_section import ForensicsSection
 from analysis.report.html import FigureRef, Page, figure, render
 from analysis.report.progress import Steps
