@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -30,6 +31,7 @@ from analysis.runtime import configure  # noqa: E402
 configure()
 
 from analysis.data.check import validate  # noqa: E402
+from analysis.io import atomic_write_json  # noqa: E402
 from analysis.data.ingest import tidy_observations  # noqa: E402
 from analysis.model.summarize import periods_resolved  # noqa: E402
 from analysis.model.worlds import WORLDS, generate, load_world  # noqa: E402
@@ -78,14 +80,16 @@ def main() -> None:
     obs = tidy_observations(validate(ROOT / "data" / "raw"))
     result = {"command": " ".join(["benchmarks/calibration_worlds.py"] + sys.argv[1:]),
               "scenario": a.scenario, "chains": chains, "tune": tune, "draws": draws, "worlds": {}}
-    for i, name in enumerate(a.worlds.split(",")):
-        print(f"world {name}", file=sys.stderr, flush=True)
-        result["worlds"][name] = run_world(name, obs, scenario, a.datasets, a.seed + 1000 * i,
-                                           chains, tune, draws)
-    result["wall_s"] = round(time.perf_counter() - t0, 1)
-    result["machine"] = {"cpus": __import__("os").cpu_count(), "python": platform.python_version()}
+    result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version()}
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    for name in a.worlds.split(","):
+        print(f"world {name}", file=sys.stderr, flush=True)
+        # a world's seed depends on its name only, so a world's datasets do not change with the
+        # order or the selection of --worlds
+        seed = a.seed + 1000 * (WORLDS.index(name) if name in WORLDS else 99)
+        result["worlds"][name] = run_world(name, obs, scenario, a.datasets, seed, chains, tune, draws)
+        result["wall_s"] = round(time.perf_counter() - t0, 1)
+        atomic_write_json(a.out, result)  # after every world: a long run's finished worlds are kept
     short = {w: {k: {m: e[m] for m in ("coverage_90", "coverage_50")}
                  for k, e in v["metrics"].items()} for w, v in result["worlds"].items()}
     print(json.dumps({"wall_s": result["wall_s"], "coverage": short}, indent=2))
