@@ -55,7 +55,8 @@ def run_world(name: str, obs, scenario, n: int, seed: int, chains: int, tune: in
         jittered += start == "jittered"
         print(f"  {name} dataset {i + 1}/{n}: {secs:.1f} s", file=sys.stderr, flush=True)
     table = pd.concat(tables, ignore_index=True)
-    per_period = table[table["kind"] == "period"].round(1).to_dict(orient="records")
+    per_period = table[table["kind"] == "period"].round({c: 1 for c in ("truth", "median", "q05", "q25", "q75", "q95")}
+                                                       | {"p_positive": 4}).to_dict(orient="records")
     return {"world": name, "file": str(world.file.relative_to(ROOT)), "datasets": n, "seed": seed,
             "metrics": metrics(table), "period_rows": per_period, "divergent_datasets": div, "jittered_starts": jittered,
             "fit_s_mean": round(sum(per_fit) / len(per_fit), 2),

@@ -74,3 +74,10 @@ def test_power_by_true_gap_and_smallest_detected():
     assert bins[100_000.0]["datasets"] == 0 and bins[100_000.0]["detected"] is None
     assert out["smallest_bin_detected_80"] == 10_000.0
     assert out["detected_overall"] == 0.8
+    # a true gap of exactly 0 is no gap: it falls in the (-inf, 0] bin, whose detections are false
+    # positives, and never counts as the smallest detected gap
+    zero = power(_rows([0.0] * 5 + [20_000.0] * 5, q05=[0] * 10, q95=[1] * 10, p=[0.99] * 10))
+    bins = {b["true_gap_to"]: b for b in zero["by_true_gap"]}
+    assert bins[0.0]["datasets"] == 5 and bins[0.0]["detected"] == 1.0
+    assert bins[10_000.0]["datasets"] == 0
+    assert zero["smallest_bin_detected_80"] == 10_000.0

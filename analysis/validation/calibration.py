@@ -55,7 +55,9 @@ def confident_sign_error(t: pd.DataFrame) -> pd.Series:
 def power(t: pd.DataFrame, edges=POWER_EDGES) -> dict:
     """Share of datasets with P(period gap > 0) > 0.95, by bins of the true period gap, and the
     smallest lower edge from which every bin with datasets detects in >= 80% of them."""
-    bins = pd.cut(t["truth"], edges, right=False)
+    # bins closed on the right: (-inf, 0] holds the datasets without a gap (a "detection" there is
+    # a false positive), the others positive true gaps
+    bins = pd.cut(t["truth"], edges, right=True)
     detected = t["p_positive"] > CONFIDENT
     table = []
     for interval, g in detected.groupby(bins, observed=False):
@@ -63,6 +65,8 @@ def power(t: pd.DataFrame, edges=POWER_EDGES) -> dict:
                       "datasets": int(g.size), "detected": (float(g.mean()) if g.size else None)})
     smallest = None
     for i in range(len(table)):
+        if table[i]["true_gap_to"] <= 0:
+            continue  # no gap to detect
         rest = [b for b in table[i:] if b["datasets"]]
         if rest and all(b["detected"] >= 0.8 for b in rest) and table[i]["datasets"]:
             smallest = table[i]["true_gap_from"]
