@@ -54,8 +54,8 @@ def world_table(name: str, w: dict) -> str:
               f"{m['period_gap']['rows']}; smallest true period gap from which every bin is detected "
               f"(P > 0.95) in ≥ 80% of datasets: "
               + (_n(p["smallest_bin_detected_80"]) if p["smallest_bin_detected_80"] is not None else "none")
-              + " (bins: " + ", ".join(f"[{_n(b['true_gap_from'])}, {_n(b['true_gap_to'])}): "
-                                      f"{b['detected']:.2f} of {b['datasets']}"
+              + " (bins of the true gap: " + ", ".join(f"({_n(b['true_gap_from'])}, {_n(b['true_gap_to'])}]: "
+                                      f"detected in {b['detected']:.2f} of {b['datasets']}"
                                       for b in p["by_true_gap"] if b["datasets"]) + ")", ""]
     return "\n".join(lines)
 

@@ -218,7 +218,8 @@ def test_report_criticises_claims_and_leaves_origins_out(quick_report):
     loo = pd.read_csv(out / "loo_claims.csv", keep_default_na=False)
     ev = pd.read_csv(out / "evidence_used.csv", keep_default_na=False)
     counts = ev[ev["likelihood"] == "count"]
-    assert len(loo) == int((counts["mode"] != "bound").sum()) > 50  # bounds are not in LOO
+    closed = (counts["mode"] != "bound") & (counts["lo"] > -1e3) & (counts["hi"] < 1e3)
+    assert len(loo) == int(closed.sum()) > 50  # one-sided claims (bounds, "over X") are not in LOO
     assert set(loo["obs_id"]) <= set(counts["obs_id"])
     assert pd.to_numeric(loo["pareto_k"]).notna().all()
     pit = pd.to_numeric(loo.loc[loo["mode"] == "point", "loo_pit"])
@@ -314,3 +315,12 @@ def test_report_folder_is_self_contained_and_survives_a_move(quick_report, tmp_p
         assert (moved / ref).exists(), ref
     m = json.loads((moved / "manifest.json").read_text(encoding="utf-8"))
     assert m["report"]["forensics"]["dir"] == "forensics"
+
+
+def test_unknown_leave_out_group_exits_2_before_any_fit(tmp_path):
+    out = tmp_path / "report"
+    res = runner.invoke(app, ["report", "--quick", "--derived", str(tmp_path / "derived"), "--out", str(out),
+                              "--leave-out-groups", "dui_hua,no_such_origin"])
+    assert res.exit_code == 2, res.stdout + res.stderr
+    assert "no_such_origin" in res.stderr and "allowed:" in res.stderr and "dui_hua" in res.stderr
+    assert "report: scenario" not in res.stdout and not out.exists()

@@ -4,8 +4,9 @@ Every count row that measures a figure (a point or a range) is left out in turn 
 importance sampling (ArviZ's ``psislw`` on the row's log-likelihood draws): ``elpd_loo`` is the
 log predictive density of the row's own figure from a fit that did not see it; ``pareto_k`` says
 how far that fit would move without the row (k > 0.7: the importance estimate is unreliable and the
-row alone moves the posterior, i.e. it is influential). One-sided bounds (recorded minimums, upper
-bounds, capacities, partial-year counts) are left out of LOO: a satisfied bound contributes a
+row alone moves the posterior, i.e. it is influential). One-sided claims (recorded minimums, upper
+bounds, capacities, partial-year counts, and "over X" figures: intervals with an open end) are left
+out of LOO: a satisfied bound contributes a
 log-likelihood near 0 whatever the fit, so its LOO term measures nothing about the figure, and a
 PIT is undefined for it. LOO-PIT (point rows only) is the leave-one-out predictive probability of a
 replicated report below the published one: well-calibrated predictions give a uniform histogram;
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.model.inputs import CLASSES, design
+from analysis.model.units import INF
 
 RATE_COLUMNS = ("elpd_loo", "pareto_k", "loo_pit", "pit_tail")  # written with 4 decimals
 PARETO_K_BAD = 0.7  # Vehtari et al. (2017/2024): above 0.7 the PSIS estimate is unreliable
@@ -28,8 +30,8 @@ COLUMNS = ["obs_id", "source_id", "origin", "series", "class", "year", "year_end
 def _figure(r) -> str:
     if r.mode == "point":
         return f"{np.exp(r.lo):,.0f}"
-    lo = "" if r.lo <= -1e3 else f"{np.exp(r.lo):,.0f}"
-    hi = "" if r.hi >= 1e3 else f"{np.exp(r.hi):,.0f}"
+    lo = "" if r.lo <= -INF else f"{np.exp(r.lo):,.0f}"
+    hi = "" if r.hi >= INF else f"{np.exp(r.hi):,.0f}"
     return f"{lo}-{hi}" if lo and hi else (f">= {lo}" if lo else f"<= {hi}")
 
 
@@ -62,7 +64,9 @@ def loo_table(idata, evidence) -> pd.DataFrame:
     rows = cd["rows"]
     if rows.empty or "log_likelihood" not in idata.groups() or "obs_count" not in idata.log_likelihood:
         return pd.DataFrame(columns=COLUMNS)
-    keep = np.flatnonzero(rows["mode"].to_numpy() != "bound")
+    # one-sided claims are left out: bounds, and intervals with an open end ("over X", "at least")
+    closed = (cd["lo"] > -INF) & (cd["hi"] < INF)
+    keep = np.flatnonzero((rows["mode"].to_numpy() != "bound") & closed)
     ll = _stacked(idata.log_likelihood, "obs_count")[keep]
     y_rep = None
     if "posterior_predictive" in idata.groups() and "obs_count" in idata.posterior_predictive:

@@ -53,10 +53,11 @@ def _period_rows(idata, periods, label: str, n_left: int, base: dict | None) -> 
         med = float(np.median(unexpl))
         period = f"{a}-{b}"
         out.append({"left_out": label, "rows_left_out": n_left, "period": period,
-                    "unexplained_median": med, "unexplained_q05": float(np.quantile(unexpl, 0.05)),
-                    "unexplained_q95": float(np.quantile(unexpl, 0.95)),
-                    "gap_median": float(np.median(signed)), "p_gap_positive": float((signed > 0).mean()),
-                    "shift_unexplained_median": med - base[period] if base else 0.0,
+                    "unexplained_median": round(med), "unexplained_q05": round(float(np.quantile(unexpl, 0.05))),
+                    "unexplained_q95": round(float(np.quantile(unexpl, 0.95))),
+                    "gap_median": round(float(np.median(signed))),
+                    "p_gap_positive": round(float((signed > 0).mean()), 4),
+                    "shift_unexplained_median": round(med) - round(base[period]) if base else 0,
                     "divergences": int(idata.sample_stats["diverging"].sum())})
     return out
 
