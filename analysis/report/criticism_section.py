@@ -44,7 +44,7 @@ def plot_criticism(loo: pd.DataFrame, scenario: str) -> Figure:
     ax2.set_title(f"Influence: {int((k > criticism.PARETO_K_BAD).sum())} of {len(k)} claims above 0.7")
     ax2.legend(fontsize=7)
     style.finish(fig, scenario, "PSIS-LOO of each claim (ArviZ psislw on the fit's log-likelihood draws); "
-                 "one-sided claims (bounds, "over X") are not in LOO: a satisfied bound measures nothing about the figure.",
+                 "one-sided claims (bounds, 'over X') are not in LOO: a satisfied bound measures nothing about the figure.",
                  bottom=0.16)
     return fig
 
@@ -60,7 +60,7 @@ def html(loo: pd.DataFrame | None, leave_out: pd.DataFrame | None, figure_html: 
     parts = [
         '<section id="criticism"><h2>Model criticism: which claims the fit leans on and fits worst</h2>',
         f"<p>PSIS leave-one-out over the {s['rows_in_loo']} claims that state a figure or a range "
-        f"(one-sided claims excluded: bounds and "over X" figures; a satisfied bound has a log-likelihood near 0 whatever the fit). "
+        f"(one-sided claims excluded: bounds and 'over X' figures; a satisfied bound has a log-likelihood near 0 whatever the fit). "
         f"Pareto k above 0.7: {s['pareto_k_above_0.7']} claims (largest {esc(s['pareto_k_max'])}); "
         f"LOO-PIT outside 5-95%: {s['pit_outside_5_95']} of {s['pit_rows']} point figures "
         f"(about {0.1 * s['pit_rows']:.0f} expected if the predictions were calibrated).</p>",
