@@ -263,3 +263,10 @@ def test_replicate_quick_on_shipped_data(monkeypatch, tmp_path):
     assert manifest["quick"] is True and set(manifest["scenarios"]) == set(literature())
     assert "| Kilgour & Matas 2007 |" in (out / "replication.md").read_text()
     assert "[1/" in res.stderr or "replicate" in res.stderr  # progress shown
+    from analysis.sensitivity.replicate import report_fragment
+
+    html = report_fragment(out)  # the report's section (inside "Sensitivity")
+    assert "Published analyses under their own assumptions" in html and "Kilgour &amp; Matas 2007" in html
+    assert "Quick draws: not for citation." in html
+    with pytest.raises(FileNotFoundError):
+        report_fragment(tmp_path / "none")

@@ -312,6 +312,16 @@ def _sensitivity_html(sens_dir: Path) -> str | None:
         return None
 
 
+def _replication_html(rep_dir: Path) -> str | None:
+    """The published analyses refitted (``tgap replicate``), if reports/replication exists."""
+    from analysis.sensitivity.replicate import report_fragment
+
+    try:
+        return report_fragment(rep_dir)
+    except FileNotFoundError:
+        return None
+
+
 def _benchmarks_dir(explicit: Path | None) -> Path | None:
     if explicit is not None:
         return Path(explicit)
@@ -498,6 +508,7 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
         tables=table_links, forensics=forensics,
         forensics_href=(forensics_rel + "/") if forensics_rel else None,
         sensitivity_html=_sensitivity_html(out_dir.parent / "sensitivity" / name),
+        replication_html=_replication_html(out_dir.parent / "replication"),
         headline_sentence=statements.headline_sentence(summary["gap_by_period"], name), status=status,
         calibration=statements.calibration_statement(bench / "sbc.json" if bench else None),
         interactive=inter, composition=summary["composition_test"], origin_weights=weights)

@@ -164,3 +164,36 @@ def markdown(table: pd.DataFrame) -> str:
                      f"{n(r.tgap_median)} [{n(r.tgap_q05)}, {n(r.tgap_q95)}] | "
                      f"{n(r.baseline_median)} [{n(r.baseline_q05)}, {n(r.baseline_q95)}] | {r.reproduced} |")
     return "\n".join(lines) + "\n"
+
+
+def report_fragment(rep_dir) -> str:
+    """HTML (``<h3>`` + table) of ``rep_dir/replication.csv`` for the report's sensitivity section;
+    FileNotFoundError when there is none (run ``tgap replicate``)."""
+    import html
+    from pathlib import Path
+
+    from analysis import style
+    from analysis.io import read_csv
+
+    path = Path(rep_dir) / "replication.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: run tgap replicate")
+    t = read_csv(path)
+    meta_path = Path(rep_dir) / "manifest.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+
+    def n(v):
+        return "" if pd.isna(v) else f"{v:,.0f}"
+
+    rows = [[(str(r.publication), False), (str(r.headline), False),
+             (f"{str(r.quantity).replace('_', ' ')}, {r.years}", False),
+             (f"{n(r.tgap_median)} [{n(r.tgap_q05)}, {n(r.tgap_q95)}]", True),
+             (f"{n(r.baseline_median)} [{n(r.baseline_q05)}, {n(r.baseline_q95)}]", True),
+             (str(r.reproduced), False), (str(r.keys_changed), False)] for r in t.itertuples()]
+    quick = " Quick draws: not for citation." if meta.get("quick") else ""
+    return ("<h3 id=\"replication\">Published analyses under their own assumptions</h3>"
+            f"<p>From <code>tgap replicate</code> ({html.escape(str(meta.get('created_utc', '?')))}, code "
+            f"{html.escape(str(meta.get('code_version', '?')))}); docs/replication.md explains each row.{quick}</p>"
+            + style.html_table(["publication", "headline", "quantity, years", "tgap under its assumptions",
+                                "tgap baseline", "reproduced", "scenario keys that differ from the baseline"],
+                               rows, cls="tgap-table"))
