@@ -89,9 +89,9 @@ def scenarios_list(ctx: typer.Context) -> None:
     """List the shipped scenarios with their descriptions."""
     if ctx.invoked_subcommand is not None:
         return
-    from analysis.scenarios import available
+    from analysis.scenarios import available, literature
 
-    for name, path in available().items():
+    for name, path in {**available(), **literature()}.items():
         sc = load_scenario_or_exit(str(path))
         first = " ".join(sc.get("description").split())
         typer.echo(f"{name:28s} {first}")
@@ -286,6 +286,11 @@ from analysis.sensitivity import cli as _sensitivity  # noqa: E402
 
 app.command("sensitivity")(_sensitivity.sensitivity)
 app.command("breakeven")(_sensitivity.breakeven)
+
+# the published analyses as scenarios, refitted (analysis/sensitivity/replicate_cli.py)
+from analysis.sensitivity.replicate_cli import replicate as _replicate  # noqa: E402
+
+app.command("replicate")(_replicate)
 
 
 METAVARS = {"Path": "PATH", "list[Path]": "PATH", "int": "N", "float": "X", "str": "TEXT",

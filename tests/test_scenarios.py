@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from analysis.cli import app
 from analysis.cli_support import EXIT_SCENARIO
-from analysis.scenarios import ScenarioError, available, load_scenario
+from analysis.scenarios import ScenarioError, available, literature, load_scenario
 
 runner = CliRunner()
 SHIPPED = ["baseline", "official_face_value", "maximal_supply", "capacity_as_volume",
@@ -113,7 +113,7 @@ def test_cli_lists_and_shows():
     result = runner.invoke(app, ["scenarios"])
     assert result.exit_code == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert names == sorted(available())
+    assert names == sorted(available()) + sorted(literature())  # the literature scenarios after
     shown = runner.invoke(app, ["scenarios", "show", "donors_inflated"])
     assert shown.exit_code == 0
     assert shown.stdout.splitlines()[0].startswith("# scenario donors_inflated  hash ")

@@ -174,6 +174,15 @@ def start_paths(evidence: Evidence, scenario: Scenario) -> dict[str, np.ndarray]
     return {k: v for k, v in paths.items() if v is not None}
 
 
+def _fixed(x, source: str, data: dict):
+    """``x`` where the scenario gives the size of declared source ``source`` directly
+    (``fixed_supply``; reviewer.fixed_supply), that size in the years it covers."""
+    if f"fixed_supply_{source}" not in data:
+        return x
+    mask = data[f"fixed_supply_{source}_mask"]
+    return mask * data[f"fixed_supply_{source}"] + (1.0 - mask) * x
+
+
 def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
     """The model; every number comes in as ``pm.Data`` (``inputs.model_inputs``), so a compiled
     model serves any (evidence, scenario) of the same ``inputs.structure``."""
@@ -221,11 +230,14 @@ def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
         pm.Deterministic("living", liv, dims="year")
         pm.Deterministic("executions", ex, dims="year")
         pm.Deterministic("donors", donors, dims="year")
-        p_decl = pm.Deterministic("prisoner_organs_declared", capacity * data["declared_prisoner_mask"], dims="year")
-        d_org = pm.Deterministic("donor_organs", donors * y_d_all, dims="year")
-        supply = pm.Deterministic("supply", p_decl + d_org + liv, dims="year")
+        p_decl = pm.Deterministic("prisoner_organs_declared",
+                                  _fixed(capacity * data["declared_prisoner_mask"], "prisoners", data), dims="year")
+        d_org_model = donors * y_d_all
+        d_org = pm.Deterministic("donor_organs", _fixed(d_org_model, "donors", data), dims="year")
+        supply = pm.Deterministic("supply", _fixed(p_decl + d_org + _fixed(liv, "living", data), "all", data),
+                                  dims="year")
         pm.Deterministic("gap", volume - supply, dims="year")
-        quantities = pt.stack([volume, vd, liv, ex, donors * k, d_org * k, prisoner])
+        quantities = pt.stack([volume, vd, liv, ex, donors * k, d_org_model * k, prisoner])
         flat_q, n_q = quantities.ravel(), len(QUANTITIES)
 
         if len(cd["q"]):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.model import claims, units
+from analysis.model import claims, reviewer, units
 from analysis.scenarios import Scenario
 
 # latent quantities a row can measure (rows of the model's quantity matrix)
@@ -32,6 +32,10 @@ class Evidence:
     # share statements tested against the counts (evidence.shares.role = "tested"): described like
     # share rows (quantity, denominator, mode, lo, hi on the logit scale) but outside the likelihood
     tested: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # row overrides the scenario applied (reviewer.apply_overrides): obs_id, column, data, scenario, reason
+    overrides: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # declared sources whose size the scenario gives directly (reviewer.fixed_supply)
+    fixed_supply: dict = field(default_factory=dict)
 
 
 def _end_year(obs: pd.DataFrame, scenario: Scenario) -> int:
@@ -163,6 +167,10 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None
     obs.loc[obs["organ"] == "", "organ"] = "all"
     obs.loc[obs["donor_type"] == "", "donor_type"] = "all"
     obs.loc[obs["qualifier"] == "", "qualifier"] = "exact"
+    reviewer.check_names(obs, scenario)
+    from analysis.data.rules import FAMILIES
+
+    obs, overrides = reviewer.apply_overrides(obs, scenario, {f: u for f, (_, u) in FAMILIES.items()})
     excluded: dict[str, str] = {}
 
     def exclude(ids, reason):
@@ -175,10 +183,8 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None
                or not flags_cfg.get(f, {}).get("include", True)]
         if bad:
             exclude([r.obs_id], f"flag {bad[0]} excluded by the scenario")
-        elif r.series in rules["exclude_series"]:
-            exclude([r.obs_id], "series excluded by the scenario")
-        elif r.source_id in rules["exclude_sources"]:
-            exclude([r.obs_id], "source excluded by the scenario")
+        elif (why := reviewer.row_exclusion(r, rules)) is not None:
+            exclude([r.obs_id], why)
         elif r.source_kind in rules["exclude_source_kinds"]:
             exclude([r.obs_id], f"source kind {r.source_kind} excluded by the scenario")
         elif r.kind == "capacity" and rules["capacity_as"] == "exclude":
@@ -277,4 +283,5 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None
         tested_df["value"] = tested_df["obs_id"].map(obs.set_index("obs_id")["value"])
     ex = obs[obs["obs_id"].isin(excluded)][["obs_id", "family", "series", "source_id", "year"]].copy()
     ex["reason"] = ex["obs_id"].map(excluded)
-    return Evidence(years=years, rows=rows, excluded=ex.reset_index(drop=True), tested=tested_df)
+    return Evidence(years=years, rows=rows, excluded=ex.reset_index(drop=True), tested=tested_df,
+                    overrides=overrides, fixed_supply=reviewer.fixed_supply(obs, scenario, years))

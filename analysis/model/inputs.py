@@ -106,6 +106,9 @@ def model_inputs(evidence: Evidence, scenario: Scenario) -> dict[str, np.ndarray
     out["max_organs_per_executed"] = np.asarray(float(scenario.get("supply.max_organs_per_executed")))
     until = int(scenario.get("declared.prisoner_source_until"))
     out["declared_prisoner_mask"] = (evidence.years <= until).astype(float)
+    for source, fixed in sorted(evidence.fixed_supply.items()):  # scenario key fixed_supply
+        out[f"fixed_supply_{source}"] = fixed["values"]
+        out[f"fixed_supply_{source}_mask"] = fixed["mask"]
     cd, sd = design(evidence, "count"), design(evidence, "share")
     rules = scenario.get("evidence.rules")
     if len(cd["q"]):

@@ -76,6 +76,9 @@ def write_fit_outputs(result: FitResult, out_dir: Path, inputs: dict) -> dict:
         "evidence": {"rows_used": int(len(ev.rows)), "rows_excluded": int(len(ev.excluded)),
                      "share_statements_tested": int(len(ev.tested))},
         "criticism": criticism.summary(summary["loo"]),
+        # rows the scenario re-reads (key overrides) and declared sources it sizes (key fixed_supply)
+        "row_overrides": ev.overrides.astype(str).to_dict("records") if len(ev.overrides) else [],
+        "fixed_supply": dict(result.scenario.data.get("fixed_supply", {})),
     }
     texts = {
         "gap_by_year.csv": _csv_text(summary["gap_by_year"]),

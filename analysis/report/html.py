@@ -79,6 +79,7 @@ class Page:
     forensics: ForensicsSection | None = None
     forensics_href: str | None = None
     sensitivity_html: str | None = None          # analysis.sensitivity.report_section, if run
+    replication_html: str | None = None          # analysis.sensitivity.replicate.report_fragment, if run
     headline_sentence: str = ""                  # statements.headline_sentence
     status: RunStatus = field(default_factory=lambda: RunStatus(quick=False, gate_passed=True))
     calibration: str | None = None               # statements.calibration_statement
@@ -360,6 +361,13 @@ NAV = [("headline", "Headline"), ("charts", "Charts"), ("composition", "Share st
 
 
 def _sensitivity(page: Page) -> str:
+    section = _sensitivity_only(page)
+    if page.replication_html:  # tgap replicate: inside this section, before its end
+        section = section[: section.rindex("</section>")] + page.replication_html + "</section>"
+    return section
+
+
+def _sensitivity_only(page: Page) -> str:
     if page.sensitivity_html:
         return page.sensitivity_html
     return ('<section id="sensitivity"><h2>Sensitivity to the assumptions</h2><p>No sweep or break-even '

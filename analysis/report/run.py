@@ -96,6 +96,25 @@ def scenario_settings(scenario) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["key", "value", "baseline", "differs"])
 
 
+def _reviewer_assumptions(scenario) -> list[str]:
+    """Include-only lists, origin / organ exclusions, row overrides and fixed supplies, when set."""
+    rules, out = scenario.get("evidence.rules"), []
+    lists = [f"{k.replace('_', ' ')}: {', '.join(rules[k])}" for k in
+             ("include_series", "include_sources", "include_origins", "exclude_origins", "exclude_organs")
+             if rules.get(k)]
+    if lists:
+        out.append("Rows selected by the scenario: " + "; ".join(lists) + ".")
+    for obs_id, o in scenario.data.get("overrides", {}).items():
+        cols = ", ".join(f"{k} = {o[k]}" for k in ("year", "year_end", "kind", "unit", "qualifier") if k in o)
+        out.append(f"Row {obs_id} re-read by the scenario (overrides): {cols} ({o['reason']}).")
+    for label, f in scenario.data.get("fixed_supply", {}).items():
+        size = (f"{f['per_year']:,.0f} a year" if "per_year" in f else f"{f['total']:,.0f} in total"
+                if "total" in f else f"the yearly level of row {f.get('from_obs')}")
+        out.append(f"Declared source {f['source']} given directly in {f['years'][0]}-{f['years'][1]} "
+                   f"(fixed_supply.{label}): {size}, not estimated.")
+    return out
+
+
 def assumptions(scenario) -> list[str]:
     """The model's assumptions in words, with this scenario's values."""
     g = scenario.get
@@ -121,6 +140,7 @@ def assumptions(scenario) -> list[str]:
         "flags excluded: " + (", ".join(rules["exclude_flags"]) or "none") + "; series excluded: "
         + (", ".join(rules["exclude_series"]) or "none") + "; sources excluded: "
         + (", ".join(rules["exclude_sources"]) or "none") + ".",
+        *_reviewer_assumptions(scenario),
         "The organ mix of transplants is constant over time (organ-specific figures get extra noise); "
         "one living donor gives one transplant.",
         "Yearly latent quantities follow random walks on the log scale: years without data borrow "
@@ -297,6 +317,16 @@ def _sensitivity_html(sens_dir: Path) -> str | None:
 
     try:
         return report_section(sens_dir)
+    except FileNotFoundError:
+        return None
+
+
+def _replication_html(rep_dir: Path) -> str | None:
+    """The published analyses refitted (``tgap replicate``), if reports/replication exists."""
+    from analysis.sensitivity.replicate import report_fragment
+
+    try:
+        return report_fragment(rep_dir)
     except FileNotFoundError:
         return None
 
@@ -497,6 +527,7 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
         tables=table_links, forensics=forensics,
         forensics_href=(forensics_rel + "/") if forensics_rel else None,
         sensitivity_html=_sensitivity_html(out_dir.parent / "sensitivity" / name),
+        replication_html=_replication_html(out_dir.parent / "replication"),
         headline_sentence=statements.headline_sentence(summary["gap_by_period"], name), status=status,
         calibration=statements.calibration_statement(bench / "sbc.json" if bench else None),
         interactive=inter, composition=summary["composition_test"], origin_weights=weights,

@@ -72,11 +72,23 @@ def available() -> dict[str, Path]:
     return {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.toml"))}
 
 
+LITERATURE_DIR = SCENARIO_DIR / "literature"
+LITERATURE_PREFIX = "literature."
+
+
+def literature() -> dict[str, Path]:
+    """Scenario name (``literature.<stem>``) -> file, for the published analyses written as scenarios
+    (analysis/scenarios/literature/; `tgap replicate` fits them)."""
+    return {f"{LITERATURE_PREFIX}{p.stem}": p for p in sorted(LITERATURE_DIR.glob("*.toml"))}
+
+
 def _resolve_path(ref: str, relative_to: Path | None) -> Path | None:
     cands = []
     p = Path(ref)
     if p.suffix == ".toml" or "/" in ref:
         cands += [p, (relative_to / p) if relative_to else p]
+    elif ref.startswith(LITERATURE_PREFIX):
+        cands.append(LITERATURE_DIR / f"{ref[len(LITERATURE_PREFIX):]}.toml")
     else:
         if relative_to:
             cands.append(relative_to / f"{ref}.toml")
@@ -201,6 +213,7 @@ def _leaf_ok(leaf: Leaf, v) -> bool:
         "bool": lambda v: isinstance(v, bool),
         "year_or_latest": lambda v: _is_int(v) or v == "latest",
         "str_list": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+        "year_pair": lambda v: isinstance(v, list) and len(v) == 2 and all(_is_int(x) for x in v),
         "periods": lambda v: isinstance(v, list) and all(
             isinstance(p, list) and len(p) == 2 and all(_is_int(x) or x == "latest" for x in p)
             for p in v),

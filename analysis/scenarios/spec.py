@@ -39,6 +39,7 @@ class Leaf:
             "pos_int": "an integer > 0", "bool": "true or false", "year_or_latest": 'a year or "latest"',
             "periods": 'a list of [start, end] pairs (years or "latest")', "str_list": "a list of strings",
             "nonneg_float": "a number >= 0", "prob": "a number in [0, 1]",
+            "year_pair": "a [start, end] pair of years",
         }[self.kind]
 
 
@@ -58,6 +59,16 @@ LATENTS = ["deceased_volume", "executions", "donors", "living"]
 # tested = compared with the counts, outside the likelihood; evidence = in the likelihood (the
 # pre-2026-12 reading, kept for comparison); exclude = left out
 SHARE_ROLES = ("tested", "evidence", "exclude")
+
+# row kinds, units and qualifiers a row override may set (analysis/data/domain.py)
+# (the lists of analysis/data/rules.py; tests/test_replication.py checks they agree)
+ROW_KINDS = ("reported", "estimate", "capacity", "lower_bound", "upper_bound", "cumulative")
+ROW_UNITS = ("transplants", "recipients", "organs_transplanted", "organs", "donors", "executions", "share")
+ROW_QUALIFIERS = ("exact", "approx", "over", "under")
+FIXED_SOURCES = ("all", "prisoners", "donors", "living")
+# what a replication headline is compared with: the period sum of the organs not explained
+# (per draw, sum of max(gap, 0)), of the signed gap, or the mean yearly volume over the years
+REPLICATION_QUANTITIES = ("not_explained", "signed_gap", "volume_per_year")
 
 _evidence_class = {"include": Leaf("bool"), "bias": PRIOR, "noise": PRIOR}
 
@@ -94,8 +105,38 @@ SPEC: dict[str, Any] = {
             "bias_drift_targets": Leaf("str_list"),
             "exclude_source_kinds": Leaf("str_list"),
             "organs_donated_as": Leaf("choice", ("upper_bound", "as_transplanted", "exclude")),
+            # include-only lists ([] = every row) beside the exclude lists; names are checked
+            # against the data when the evidence is built (evidence.check_names)
+            "include_series": Leaf("str_list"),
+            "include_sources": Leaf("str_list"),
+            "include_origins": Leaf("str_list"),
+            "exclude_origins": Leaf("str_list"),
+            "exclude_organs": Leaf("str_list"),
         },
     },
+    # Row overrides: re-read a data row from the scenario, by obs_id, without editing data/raw
+    # (evidence.apply_overrides; shown in the manifest and the report's assumptions)
+    "overrides": MapOf({
+        "year": Leaf("int", optional=True), "year_end": Leaf("int", optional=True),
+        "kind": Leaf("choice", ROW_KINDS, optional=True), "unit": Leaf("choice", ROW_UNITS, optional=True),
+        "qualifier": Leaf("choice", ROW_QUALIFIERS, optional=True), "reason": Leaf("str"),
+    }),
+    # A declared source's size given directly, over [years]: per_year organs a year, or total over
+    # the years (spread evenly), or the level of a data row (from_obs: its value per year of the row,
+    # applied to every year of [years]); source: which declared source it replaces (all = the whole
+    # declared supply). Model: build.fixed_supply.
+    "fixed_supply": MapOf({
+        "source": Leaf("choice", FIXED_SOURCES), "years": Leaf("year_pair"),
+        "per_year": Leaf("nonneg_float", optional=True), "total": Leaf("nonneg_float", optional=True),
+        "from_obs": Leaf("str", optional=True), "note": Leaf("str", optional=True),
+    }),
+    # What a literature scenario should reproduce (tgap replicate): metadata, not a model input
+    "replication": MapOf({
+        "publication": Leaf("str"), "citation": Leaf("str"), "headline": Leaf("str"),
+        "quantity": Leaf("choice", REPLICATION_QUANTITIES), "years": Leaf("year_pair"),
+        "low": Leaf("nonneg_float", optional=True), "high": Leaf("nonneg_float", optional=True),
+        "source_obs": Leaf("str_list"), "tolerance": Leaf("str"),
+    }),
     "flags": MapOf({"include": Leaf("bool"), "noise_scale": Leaf("pos_float")}),
     "sampler": {
         "name": Leaf("choice", ("nutpie", "nutpie-jax", "pymc", "numpyro")),
@@ -341,6 +382,42 @@ def _scale_problems(data: dict) -> list[tuple[str, str]]:
     return out
 
 
+def _entry_problems(data: dict) -> list[tuple[str, str]]:
+    """Row overrides, fixed supplies and replication headlines: what the types cannot say."""
+    out = []
+    lo, hi = YEAR_RANGE
+    for name, o in data.get("overrides", {}).items():
+        if not set(o) - {"reason"}:
+            out.append((f"overrides.{name}", "an override must set at least one of year, year_end, kind, "
+                        "unit, qualifier"))
+        for k in ("year", "year_end"):
+            if k in o and not lo <= o[k] <= hi:
+                out.append((f"overrides.{name}.{k}", f"must be a year in {lo}-{hi}, found {o[k]!r}"))
+        if "year" in o and "year_end" in o and o["year_end"] < o["year"]:
+            out.append((f"overrides.{name}.year_end", f"year_end {o['year_end']} is before year {o['year']}"))
+    sources_years: dict[str, list] = {}
+    for name, f in data.get("fixed_supply", {}).items():
+        given = [k for k in ("per_year", "total", "from_obs") if k in f]
+        if len(given) != 1:
+            out.append((f"fixed_supply.{name}", "set exactly one of per_year, total, from_obs; found "
+                        + (", ".join(given) or "none")))
+        a, b = f["years"]
+        if a > b:
+            out.append((f"fixed_supply.{name}.years", f"[{a}, {b}] ends before it starts"))
+        for other in sources_years.get(f["source"], []):
+            if a <= other[1] and other[0] <= b:
+                out.append((f"fixed_supply.{name}.years", f"overlaps another fixed_supply of source "
+                            f"{f['source']!r} ({other[0]}-{other[1]})"))
+        sources_years.setdefault(f["source"], []).append((a, b))
+    for name, r in data.get("replication", {}).items():
+        a, b = r["years"]
+        if a > b:
+            out.append((f"replication.{name}.years", f"[{a}, {b}] ends before it starts"))
+        if "low" in r and "high" in r and r["low"] > r["high"]:
+            out.append((f"replication.{name}.high", f"high {r['high']} is below low {r['low']}"))
+    return out
+
+
 def model_problems(data: dict) -> list[tuple[str, str]]:
     """(dotted key, problem) for every value the model cannot use in a resolved scenario.
 
@@ -349,7 +426,7 @@ def model_problems(data: dict) -> list[tuple[str, str]]:
     """
     out = []
     for check in (_name_problems, _year_problems, _prior_problems, _scale_problems, _sampler_problems,
-                  _diagnostics_problems):
+                  _diagnostics_problems, _entry_problems):
         try:
             out += check(data)
         except (KeyError, TypeError, ValueError, AttributeError):
