@@ -7,8 +7,10 @@
 sampler seeds of the quick baseline fit (`--quick --seed 101` / `--seed 202`) written alternately
 into one output folder and one fit cache (in a temp folder, `TGAP_CACHE_DIR`). Each trial starts
 the command for the other generation in a fresh process, waits until it has finished its imports
-("ready"), sleeps a seeded random delay and sends SIGKILL; then the same command runs again,
-uninterrupted ("the next run").
+("ready"), sleeps a seeded random delay (over 0-90% of the measured length of such a run) and
+sends SIGKILL. When the kill left something to repair (leftovers, a folder that is not one whole
+run, a cache entry that fails verification) the same command runs again, uninterrupted ("the next
+run"); otherwise the next trial's run is the next run.
 
 Modes (``--target fit``):
 - ``cold`` (1 of 20): the target's cache entry is removed first, so the run samples, saves the
@@ -34,8 +36,8 @@ After each kill it records, for the output folder:
   generation's bytes (must be 0), entries that fail verification (refitted by the next run);
 - leftovers (``.*.tmp``, ``.staging-*``) in the output folder and the cache after the kill and
   after the next run (must be 0 after);
-- next_run_ok: after the next run the folder is trusted and wholly of the target generation, and
-  its cache entry verifies.
+- next_run_ok: after the next run (or the kill, when nothing needed repair) the folder is trusted
+  and wholly of one generation, and that generation's cache entry verifies.
 """
 
 from __future__ import annotations
@@ -239,8 +241,10 @@ class Bench:
                 "corrupt_and_trusted": corrupt, "cache": cache_state}
 
 
-def schedule(target: str, trials: int) -> list[str]:
-    if target == "fit":  # sampling runs are long (numba compiles the model in every fresh process): 2 of 20 sample, the others reuse the cached fit
+def schedule(target: str, trials: int, warm_only: bool = False) -> list[str]:
+    if target == "fit" and warm_only:  # every run reuses the cached fit: kills in loading and writing
+        base = ["warm", "warm", "warm", "commit"]
+    elif target == "fit":  # sampling runs are long (numba compiles the model in every fresh process): 2 of 20 sample, the others reuse the cached fit
         base = ["warm", "warm", "warm", "commit", "warm", "cold", "warm", "warm", "commit", "warm",
                 "warm", "commit", "warm", "warm", "warm", "cache_save", "commit", "warm", "warm", "commit"]
     else:
@@ -256,6 +260,10 @@ def main() -> None:
     ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--cache", type=Path, default=None, help="fit cache folder (TGAP_CACHE_DIR) kept "
                     "after the run: the report trials reuse the fit trials' cached fits (default: a temp folder)")
+    ap.add_argument("--godt-dir", type=Path, default=None, help="report: GODT exports for the forensic "
+                    "checks (default: the one tgap report finds, ../shared/data/godt)")
+    ap.add_argument("--warm-only", action="store_true", help="fit: no trial samples (each run loads "
+                    "the cached fit); the cache's own kill windows are then not exercised")
     ap.add_argument("--check-refit", action="store_true", help="fit: sample generation A twice from "
                     "scratch and record which output files differ (one more sampling run)")
     args = ap.parse_args()
@@ -265,7 +273,9 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f"tgap-crash-{args.target}-"))
     compiledir = os.environ.get("PYTENSOR_FLAGS") or f"base_compiledir={ROOT / '.cache' / 'pytensor'}"
     b = Bench(args.target, tmp, compiledir, args.cache)
-    godt = ROOT.parent / "shared" / "data" / "godt"
+    from analysis.cli_support import SHARED_GODT
+
+    godt = args.godt_dir or SHARED_GODT
     (tmp / "godt").mkdir()
     for p in sorted(godt.glob("*.csv")) if godt.is_dir() else []:
         shutil.copyfile(p, tmp / "godt" / p.name)
@@ -300,15 +310,15 @@ def main() -> None:
     print(json.dumps(timing), flush=True)
 
     trials = []
-    for i, mode in enumerate(schedule(args.target, args.trials)):
+    for i, mode in enumerate(schedule(args.target, args.trials, args.warm_only)):
         gen = "B" if current == "A" else "A"
         if mode in ("cold", "cache_save"):
             shutil.rmtree(b.entry(gen).parent, ignore_errors=True)
         child_mode = {"cache_save": "cache_save", "commit": f"commit_{args.target}"}.get(mode, "plain")
         if mode == "cold":
-            delay = rng.uniform(0.0, 1.1) * timing["cold_run_s"]
+            delay = rng.uniform(0.0, 0.9) * timing["cold_run_s"]
         elif mode == "warm":
-            delay = rng.uniform(0.0, 1.1) * timing["warm_run_s"]
+            delay = rng.uniform(0.0, 0.9) * timing["warm_run_s"]
         elif mode == "cache_save":
             delay = rng.uniform(0.0, 0.35)
         else:  # commit: while renaming
@@ -317,37 +327,54 @@ def main() -> None:
         reached, killed = kill_at(proc, ["ready"] + (["window"] if child_mode != "plain" else []), delay)
         state = b.state()
         left_after_kill = b.leftovers()
+        bad_cache = any(c["problem"] not in (None, "absent") for c in state["cache"].values())
+        # the next run, uninterrupted, whenever the kill left something to repair (leftovers, a
+        # folder that is not one whole run, a bad cache entry); else the next trial's run is it
+        needs_next = not state["trusted"] or bool(left_after_kill) or bad_cache
         t0 = time.perf_counter()
-        s, err = b.run(gen)
-        if mode in ("cold", "cache_save"):
-            # the next run may have sampled again: identical fits across processes are not byte-
-            # identical (docs/validation.md), so its files are this generation's from now on
-            b.record(gen)
-        after = b.state()
+        err = ""
+        if needs_next:
+            s, err = b.run(gen)
+            if mode in ("cold", "cache_save"):
+                # the next run may have sampled again: identical fits across processes are not
+                # byte-identical (docs/validation.md), so its files are this generation's from now on
+                b.record(gen)
+            after = b.state()
+            on_disk = gen
+        else:
+            after = state
+            on_disk = state["generations"][0] if len(state["generations"]) == 1 else None
         manifest_seed = json.loads((b.out / "manifest.json").read_text(encoding="utf-8")).get("seed") \
             if after["trusted"] else None
         left_after = b.leftovers()
         row = {"trial": i, "mode": mode, "target": gen, "delay_s": round(delay, 3), "reached": reached,
                "killed": killed, **state, "leftovers_after_kill": len(left_after_kill),
                "leftover_names": [Path(p).name for p in left_after_kill][:4],
-               "next_run_s": round(time.perf_counter() - t0, 1),
+               "next_run": needs_next, "next_run_s": round(time.perf_counter() - t0, 1),
                "next_run_refitted_bad_cache": "not used:" in err,
                "leftovers_after_next_run": left_after,
-               "next_run_ok": after["trusted"] and manifest_seed == SEEDS[gen] and after["generations"] == [gen]
-               and not after["unknown_files"]
-               and after["cache"][gen]["problem"] is None and not after["cache"][gen]["verified_but_wrong"]}
+               "next_run_ok": on_disk is not None and after["trusted"] and manifest_seed == SEEDS[on_disk]
+               and after["generations"] == [on_disk] and not after["unknown_files"]
+               and after["cache"][on_disk]["problem"] is None and not after["cache"][on_disk]["verified_but_wrong"]}
         trials.append(row)
         print(json.dumps({k: row[k] for k in ("trial", "mode", "target", "delay_s", "killed", "trusted",
-                                               "generations", "mixed_and_trusted", "leftovers_after_kill",
+                                               "generations", "mixed_and_trusted", "corrupt_and_trusted",
+                                               "leftovers_after_kill", "leftovers_after_next_run",
                                                "next_run_ok")}), flush=True)
-        current = gen
+        current = on_disk or gen
+        write_result(args, trials, timing, godt, t_start, partial=i + 1 < args.trials)
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_result(args, trials: list[dict], timing: dict, godt: Path, t_start: float, partial: bool) -> None:
+    """benchmarks/results/crash_<target>.json, rewritten after every trial (``partial`` until done)."""
     result = {
         "benchmark": f"crash_{args.target}", "date": time.strftime("%Y-%m-%d"), "seed": args.seed,
-        "command": f"python benchmarks/crash_trials.py --target {args.target} --trials {args.trials} --seed {args.seed}",
-        "trials": len(trials), "killed": sum(t["killed"] for t in trials),
+        "command": "python benchmarks/crash_trials.py " + " ".join(sys.argv[1:]),
+        "partial": partial, "warm_only": args.warm_only, "trials": len(trials), "killed": sum(t["killed"] for t in trials),
         "modes": {m: sum(t["mode"] == m for t in trials) for m in dict.fromkeys(t["mode"] for t in trials)},
         **timing,
+        "godt_files": sorted(p.name for p in godt.glob("*.csv")) if args.target == "report" else None,
         "mixed_and_trusted": sum(t["mixed_and_trusted"] for t in trials),
         "corrupt_and_trusted": sum(t["corrupt_and_trusted"] for t in trials),
         "cache_verified_but_wrong": sum(any(c["verified_but_wrong"] for c in t["cache"].values()) for t in trials),
@@ -358,6 +385,7 @@ def main() -> None:
         "next_runs_reporting_bad_cache": sum(t["next_run_refitted_bad_cache"] for t in trials),
         "kills_leaving_leftovers": sum(bool(t["leftovers_after_kill"]) for t in trials),
         "leftovers_after_next_run": sum(len(t["leftovers_after_next_run"]) for t in trials),
+        "next_runs": sum(t["next_run"] for t in trials),
         "next_run_ok": sum(t["next_run_ok"] for t in trials),
         "wall_s": round(time.perf_counter() - t_start, 1),
         "platform": platform.platform(), "python": platform.python_version(),
@@ -365,7 +393,8 @@ def main() -> None:
     }
     dest = args.results / f"crash_{args.target}.json"
     dest.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
-    print(json.dumps({k: v for k, v in result.items() if k != "per_trial"}, indent=2))
+    if not partial:
+        print(json.dumps({k: v for k, v in result.items() if k != "per_trial"}, indent=2))
 
 
 if __name__ == "__main__":

@@ -175,3 +175,25 @@ def test_simulate_writes_through_the_one_writer_whole_or_not_at_all(tmp_path, mo
     with pytest.raises(OSError):
         simulate.write_simulation(obs.assign(notes="changed"), sources, truth, out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_identical_fits_give_identical_idata_bytes(mocked, raw_dir, tmp_path, monkeypatch):  # noqa: F811
+    """Every attr tgap and ArviZ write is a function of the inputs (``created_at`` is dropped), so
+    two identical fits write the same idata.nc bytes. (Sampled in one process: across processes
+    nutpie's draws themselves differ, docs/validation.md.)"""
+    outs = []
+    for run in ("a", "b"):
+        monkeypatch.setattr(mocked, "CACHE_DIR", tmp_path / f"cache-{run}")  # both sample afresh
+        out = tmp_path / run
+        res = runner.invoke(app, fit_args(raw_dir, out, "--seed", "3"))
+        assert res.exit_code == 0, res.stdout + res.stderr
+        assert "loaded from cache" not in res.stdout
+        outs.append(out)
+    a, b = ((o / "idata.nc").read_bytes() for o in outs)
+    assert a == b
+    import arviz as az
+
+    idata = az.from_netcdf(outs[0] / "idata.nc")
+    assert all("created_at" not in getattr(idata, g).attrs for g in idata.groups())
+    ma, mb = (json.loads((o / "manifest.json").read_text(encoding="utf-8")) for o in outs)
+    assert ma["files"] == mb["files"]  # every output file, not only idata.nc
