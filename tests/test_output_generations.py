@@ -126,8 +126,13 @@ def test_report_commit_killed_midway_leaves_no_manifest_and_drops_stale_figures(
     assert generation_problems(out)[0].startswith("no manifest.json")
     monkeypatch.undo()
     staging2 = tmp_path / "staging2"
-    _staged_report(staging2, "new", ["a.png", "b.png"])
-    order = run._commit(staging2, out)
+    old = os.umask(0o077)
+    try:
+        _staged_report(staging2, "new", ["a.png", "b.png"])  # staged files 0600, as under this umask
+        order = run._commit(staging2, out)
+    finally:
+        os.umask(old)
+    assert set(_modes(out).values()) == {0o644}
     assert order[-2:] == ["manifest.json", "index.html"]
     assert generation_problems(out) == []
     assert sorted(p.name for p in (out / "figures").iterdir()) == ["a.png", "b.png"]  # gone.png removed
