@@ -97,6 +97,68 @@ def commit_files(staged: Iterable[tuple[Path, Path]]) -> None:
         finish_file(Path(tmp), Path(target))
 
 
+def stage_text(path: Path, text: str) -> Path:
+    """A temp file beside ``path`` holding ``text`` (UTF-8, as written), for :func:`commit_files`."""
+    tmp = temp_path_beside(Path(path))
+    tmp.write_bytes(text.encode("utf-8"))
+    return tmp
+
+
+def write_files(contents: dict[Path, str]) -> None:
+    """Write several text files as one step: every file is prepared under a temp name first and
+    the renames start only when all are ready (in the order given; put a manifest last). On any
+    error before the renames no target is touched and no temp file is left."""
+    staged = []
+    try:
+        for path, text in contents.items():
+            staged.append((stage_text(path, text), Path(path)))
+        commit_files(staged)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+
+
+MANIFEST = "manifest.json"
+
+
+def manifest_files(manifest: dict) -> dict[str, str]:
+    """relative path -> sha256 of every file a fit or report manifest vouches for."""
+    files = dict(manifest.get("files") or {})
+    files.update((manifest.get("report") or {}).get("files") or {})
+    return files
+
+
+def generation_problems(folder: Path) -> list[str]:
+    """Why ``folder`` (a fit or report output folder) is not one complete generation: its
+    manifest.json missing or unreadable, or a file the manifest lists missing or with another
+    sha256. Empty when every listed file is exactly as the run that wrote the manifest left it.
+
+    Writers make this the test of a whole folder: they delete the old manifest.json before the
+    first rename and write the new one (index.html after it, for reports) last, so a run killed
+    while renaming leaves a folder without a manifest, never one whose manifest vouches for a mix.
+    """
+    folder = Path(folder)
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return ["no manifest.json (no complete run, or one interrupted while writing)"]
+    except (OSError, ValueError):
+        return ["manifest.json unreadable"]
+    if not isinstance(manifest, dict):
+        return ["manifest.json unreadable"]
+    files = manifest_files(manifest)
+    if not files:
+        return ["manifest.json lists no files (written by an older tgap)"]
+    problems = []
+    for rel, digest in sorted(files.items()):
+        p = folder / rel
+        if not p.is_file():
+            problems.append(f"{rel}: missing")
+        elif sha256_file(p) != digest:
+            problems.append(f"{rel}: sha256 differs from manifest.json")
+    return problems
+
+
 def staging_dir(parent: Path) -> Path:
     """A fresh ``.staging-<pid>-<random>`` directory in ``parent`` (see :func:`remove_leftovers`)."""
     parent.mkdir(parents=True, exist_ok=True)
@@ -142,13 +204,14 @@ def neutralise_frame(frame):
     return out
 
 
-def csv_text(frame, index: bool = False, **kwargs) -> str:
+def csv_text(frame, index: bool = False, neutralise_cells: bool = True, **kwargs) -> str:
     """The text of ``frame`` as tgap writes every CSV: LF line ends, text cells neutralised (and,
     should a text cell hold a carriage return, which the minimal quoting leaves bare, every text
-    cell quoted)."""
+    cell quoted). ``neutralise_cells=False`` only for files in the data/raw input schema (``tgap
+    simulate``), which tgap reads back as raw data, without :func:`unneutralise`."""
     import csv
 
-    safe = neutralise_frame(frame)
+    safe = neutralise_frame(frame) if neutralise_cells else frame
     texts = [safe[c] for c in safe.columns if is_text_column(safe[c])]
     if "quoting" not in kwargs and any(t.map(lambda v: isinstance(v, str) and "\r" in v).any() for t in texts):
         kwargs["quoting"] = csv.QUOTE_NONNUMERIC

@@ -2,6 +2,8 @@
 
     python benchmarks/crash_ingest.py [--trials 20] [--seed 18]
 
+(`tgap fit` and `tgap report`: benchmarks/crash_trials.py, whose kill helper this script uses.)
+
 Two raw generations A (the shipped data/raw) and B (A with one notes cell changed) are ingested
 alternately into one output folder; each trial starts `tgap ingest` on the other generation in a
 fresh process and sends SIGKILL after a seeded random delay. Even trials: a delay spread over the
@@ -25,7 +27,6 @@ import os
 import platform
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -34,7 +35,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from crash_trials import kill_at  # noqa: E402  (the one kill helper of the crash benchmarks)
 
 WINDOW = ("import analysis.data.ingest as m; _w = m.atomic_write_json\n"
           "def _slow(path, obj):\n"
@@ -109,15 +112,9 @@ def main() -> None:
         delay = rng.uniform(0.0, 0.25) if window else rng.uniform(0.0, 1.2) * full_s
         proc = subprocess.Popen(_ingest_cmd(raw_b if target == "B" else raw_a, out, window), env=_env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        proc.stdout.readline()  # "ready": imports done, the ingest starts now
-        if window:
-            proc.stdout.readline()  # "between": observations.csv renamed, manifest.json not yet
-        time.sleep(delay)
-        killed = proc.poll() is None
-        if killed:
-            proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        proc.stdout.close()
+        # "ready": imports done, the ingest starts now; "between": observations.csv renamed,
+        # manifest.json not yet
+        _, killed = kill_at(proc, ["ready"] + (["between"] if window else []), delay)
         state = _generation(out, hashes)
         leftovers_after_kill = sorted(p.name for p in out.iterdir() if p.name.startswith("."))
         mixed = state["obs"] != state["manifest"] and bool(state["trusted_as"])

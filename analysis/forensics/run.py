@@ -36,7 +36,7 @@ from analysis.forensics import benchmark, consistency, ratios
 from analysis.forensics.fits import FORMS, MODELS, Fit, fit_series
 from analysis.forensics.output import write_csv, write_json
 from analysis.forensics.rank import is_consecutive, percentile_of, years_label
-from analysis.io import sha256_file
+from analysis.io import remove_leftovers, sha256_file
 
 COLUMNS = ["check", "series", "years", "statistic", "value", "benchmark_percentile", "flag"]
 SOURCE_KIND_PRIORITY = ("official_registry", "official_statement", "international_registry",
@@ -298,6 +298,7 @@ def run_forensics(observations: pd.DataFrame | None, godt_paths: list[Path], out
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out_dir)  # temp files of a run killed while writing
     godt_paths = [Path(p) for p in godt_paths]
     key = inputs_key(observations, godt_paths, country=country, min_run=min_run, measure=measure,
                      charts=charts)

@@ -55,6 +55,22 @@ def save(idata, path: Path) -> str:
     return digest
 
 
+def sweep(fits_dir: Path) -> list[Path]:
+    """Remove temp files of dead runs in ``fits_dir`` and in every entry's folder (a fit killed
+    while saving leaves one; the next fit of any key removes it). Never raises."""
+    removed = []
+    try:
+        dirs = [Path(fits_dir)] + [d for d in Path(fits_dir).iterdir() if d.is_dir() and not d.is_symlink()]
+    except OSError:
+        return removed
+    for d in dirs:
+        try:
+            removed += remove_leftovers(d)
+        except OSError:
+            pass
+    return removed
+
+
 def verify(path: Path) -> str | None:
     """Why the cached file at ``path`` must not be used, or None when its bytes are as saved."""
     path = Path(path)

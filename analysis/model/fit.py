@@ -253,6 +253,8 @@ def run_fit(obs: pd.DataFrame, scenario: Scenario, settings: SamplerSettings,
     key = fit_key(attrs)
     evidence = build_evidence(obs, scenario)
     cache_path = Path(cache_dir or CACHE_DIR / "fits") / key / "idata.nc"
+    if use_cache:
+        cache.sweep(cache_path.parent.parent)  # temp files of fits killed while saving
     if use_cache and cache_path.exists():
         t0 = time.perf_counter()
         idata, problem = cache.load(cache_path)  # sha256-verified; None when it must not be used

@@ -1,7 +1,9 @@
 """Write a fit's outputs: idata.nc, gap tables, evidence used/excluded, manifest.json.
 
 All files are first written to temporary names in the output directory and renamed into place
-only when every one of them is ready.
+only when every one of them is ready; manifest.json (the sha256 of every other file) is removed
+before the first rename and written last, so a folder whose manifest matches its files is one
+whole run (``analysis.io.generation_problems``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,19 @@ import shutil
 from pathlib import Path
 
 from analysis import __version__
-from analysis.io import code_version, commit_files, csv_text, temp_path_beside
+from analysis.io import (
+    MANIFEST,
+    code_version,
+    commit_files,
+    csv_text,
+    remove_leftovers,
+    sha256_file,
+    stage_text,
+    temp_path_beside,
+)
 from analysis.model import criticism
 from analysis.model.arithmetic import capacity_gap_by_year, composition_test, executions_required
+from analysis.model.cache import strip_volatile
 from analysis.model.fit import FitResult
 from analysis.model.summarize import (
     diagnostics,
@@ -91,8 +103,12 @@ def write_fit_outputs(result: FitResult, out_dir: Path, inputs: dict) -> dict:
         "loo_pit_histogram.csv": _csv_text(criticism.pit_histogram(summary["loo"])),
         "evidence_used.csv": _csv_text(ev.rows),
         "evidence_excluded.csv": _csv_text(ev.excluded),
-        "manifest.json": json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n",
     }
+    # everything is prepared under temp names first; then the old manifest.json goes, the files
+    # are renamed into place and the new manifest.json (with the sha256 of every file) comes
+    # last: a run killed while renaming leaves no manifest, never a mix that a manifest vouches
+    # for (analysis.io.generation_problems)
+    remove_leftovers(out_dir)
     staged = []
     try:
         nc_tmp = temp_path_beside(out_dir / "idata.nc")
@@ -100,11 +116,14 @@ def write_fit_outputs(result: FitResult, out_dir: Path, inputs: dict) -> dict:
         if result.path is not None and Path(result.path).exists():
             shutil.copyfile(result.path, nc_tmp)  # the cached file is this idata, already serialized
         else:
+            strip_volatile(result.idata)
             result.idata.to_netcdf(nc_tmp)
         for name, text in texts.items():
-            tmp = temp_path_beside(out_dir / name)
-            staged.append((tmp, out_dir / name))
-            tmp.write_text(text, encoding="utf-8")
+            staged.append((stage_text(out_dir / name, text), out_dir / name))
+        manifest["files"] = {target.name: sha256_file(tmp) for tmp, target in staged}
+        staged.append((stage_text(out_dir / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True, default=str)
+                                  + "\n"), out_dir / MANIFEST))
+        (out_dir / MANIFEST).unlink(missing_ok=True)
         commit_files(staged)
     finally:
         for tmp, _ in staged:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import rules
+from analysis.io import csv_text, remove_leftovers, write_files
 from analysis.model.build import build_model
 from analysis.model.evidence import INF, build_evidence
 from analysis.scenarios import Scenario
@@ -123,20 +124,25 @@ def simulate(template: pd.DataFrame, scenario: Scenario, seed: int):
 
 
 def write_simulation(obs: pd.DataFrame, sources: pd.DataFrame, truth: pd.DataFrame, out: Path) -> None:
-    """Write the simulated dataset in the data/raw schema plus truth.csv."""
+    """Write the simulated dataset in the data/raw schema plus truth.csv, through the one CSV
+    writer (``analysis.io.csv_text``; raw-schema files are not neutralised, as tgap reads them
+    as raw data) and as one step (``analysis.io.write_files``): every file is prepared before
+    the first is renamed into place, so an error leaves ``out`` as it was."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out)
     used = set(obs["source_id"])
-    sources[sources["source_id"].isin(used)].to_csv(out / rules.SOURCES_FILE, index=False, lineterminator="\n")
+    raw = {"neutralise_cells": False}
+    texts = {out / rules.SOURCES_FILE: csv_text(sources[sources["source_id"].isin(used)], **raw)}
     if "origin" in obs:  # the template's origins, named by their ids (origins.csv schema)
         orig = obs[["origin", "origin_kind"]].drop_duplicates("origin").sort_values("origin")
-        pd.DataFrame({"id": orig["origin"], "name": orig["origin"], "kind": orig["origin_kind"],
-                      "affiliation": "", "notes": "simulated from the template"}
-                     ).to_csv(out / rules.ORIGINS_FILE, index=False, lineterminator="\n")
+        texts[out / rules.ORIGINS_FILE] = csv_text(pd.DataFrame({
+            "id": orig["origin"], "name": orig["origin"], "kind": orig["origin_kind"],
+            "affiliation": "", "notes": "simulated from the template"}), **raw)
     for family, (name, _) in rules.FAMILIES.items():
         f = obs[obs["family"] == family].reindex(columns=rules.OBS_COLUMNS)
         for col in ("value", "low", "high"):
             f[col] = f[col].map(lambda v: "" if v is None or pd.isna(v) else _fmt_share(v) if v < 1 else f"{int(v)}")
-        f.to_csv(out / name, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    truth.round(1).to_csv(out / "truth.csv", index=False, lineterminator="\n")
-
+        texts[out / name] = csv_text(f, quoting=csv.QUOTE_MINIMAL, **raw)
+    texts[out / "truth.csv"] = csv_text(truth.round(1), **raw)
+    write_files(texts)

@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import style
-from analysis.io import csv_text, finish_file, remove_leftovers, sha256_file, staging_dir
+from analysis.io import MANIFEST, csv_text, finish_file, remove_leftovers, sha256_file, staging_dir
 from analysis.model.fit import FitResult
 from analysis.report import (
     arithmetic_charts,
@@ -260,20 +260,28 @@ def _csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _commit(staging: Path, out_dir: Path) -> list[str]:
-    """Move every staged file onto its place in out_dir (manifest.json, then index.html last);
-    remove figures/tables of earlier reports that this one did not write. Return relative paths."""
+    """Move every staged file onto its place in out_dir; return relative paths.
+
+    The old manifest.json and index.html are removed first, then every other file is renamed into
+    place, figures/tables of earlier reports that this one did not write are removed, and
+    manifest.json, then index.html come last. A run killed on the way leaves a folder without a
+    manifest (or without the index.html it lists), never one whose manifest vouches for files of
+    two runs (``analysis.io.generation_problems``)."""
     files = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
-    last = [Path("manifest.json"), Path("index.html")]
+    last = [Path(MANIFEST), Path("index.html")]
     order = [f for f in files if f not in last] + [f for f in last if f in files]
+    for rel in last:
+        (out_dir / rel).unlink(missing_ok=True)
+    written = {str(f) for f in files}
     for rel in order:
+        if rel == last[0]:  # every other file is in place: drop what this report did not write
+            for sub in ("figures", "tables"):
+                for old in (out_dir / sub).glob("*") if (out_dir / sub).exists() else []:
+                    if old.is_file() and str(old.relative_to(out_dir)) not in written:
+                        old.unlink()
         target = out_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         finish_file(staging / rel, target)
-    written = {str(f) for f in files}
-    for sub in ("figures", "tables"):
-        for old in (out_dir / sub).glob("*") if (out_dir / sub).exists() else []:
-            if old.is_file() and str(old.relative_to(out_dir)) not in written:
-                old.unlink()
     return [str(f) for f in order]
 
 
@@ -365,6 +373,7 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
     with steps.step("fit outputs"):
         manifest = write_fit_outputs(result, staging, inputs)
         summary = manifest.pop("summary")
+        manifest.pop("files")  # the report's manifest lists every file under report.files
     full_sampler = {k: v for k, v in sc.get("sampler").items() if k != "quick"}
     status = statements.run_status(manifest.get("sampler", result.settings.as_dict()), full_sampler,
                                    summary["diagnostics"].get("passed", False))
