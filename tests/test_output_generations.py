@@ -31,7 +31,7 @@ class Killed(BaseException):
 
 FIT_FILES = {"idata.nc", "gap_by_year.csv", "gap_by_period.csv", "capacity_gap_by_year.csv",
              "executions_required.csv", "composition_test.csv", "evidence_tested.csv", "evidence_used.csv",
-             "evidence_excluded.csv"}
+             "evidence_excluded.csv", "loo_claims.csv", "loo_pit_histogram.csv"}
 
 
 def _modes(folder):
