@@ -301,8 +301,14 @@ def main() -> None:
         b.record("A")
     first = dict(b.hashes["A"])
     s, _ = b.run("A")  # from the cache now
-    timing["warm_run_s"] = round(s, 1)
     b.record("A")
+    if args.target == "report":
+        # B from the cache too: a report's first run from a cached fit also computes and caches
+        # the leave-one-origin-out refits, so only a second run of each is a "warm" run
+        b.run("B")
+        s, _ = b.run("A")
+        b.record("A")
+    timing["warm_run_s"] = timing["warm_run_s_initial"] = round(s, 1)
     b.volatile = {f for f in first if first[f] != b.hashes["A"].get(f)}
     timing["files_differing_between_warm_runs"] = sorted(b.volatile)
     current = "A"
@@ -323,8 +329,13 @@ def main() -> None:
             delay = rng.uniform(0.0, 0.35)
         else:  # commit: while renaming
             delay = rng.uniform(0.0, 0.03 * 11) if args.target == "fit" else rng.uniform(0.0, 0.01 * n_report_files)
+        t_spawn = time.perf_counter()
         proc = b.spawn(gen, child_mode)
         reached, killed = kill_at(proc, ["ready"] + (["window"] if child_mode != "plain" else []), delay)
+        if mode == "warm" and not killed:
+            # the run ended before the kill: later delays are drawn over the shortest warm run seen
+            # (a warm run gets faster once every cache it fills is there)
+            timing["warm_run_s"] = round(min(timing["warm_run_s"], time.perf_counter() - t_spawn), 1)
         state = b.state()
         left_after_kill = b.leftovers()
         bad_cache = any(c["problem"] not in (None, "absent") for c in state["cache"].values())
