@@ -143,3 +143,27 @@ def test_fit_rejects_bad_scenario_and_bad_data(mocked, raw_dir, tmp_path):
     assert result.exit_code == 1
     assert "executions.csv:1:series: header: required column missing from header" in result.stdout
     assert not (tmp_path / "o2").exists()
+
+
+def test_numba_compiles_without_fastmath_unless_the_user_sets_it(monkeypatch):
+    """Cross-process reproducibility: PyTensor's fastmath (reassociation) made the compiled log
+    density differ in its last bit between fresh processes (benchmarks/determinism.py), so tgap
+    compiles for numba with fastmath off; an explicit PYTENSOR_FLAGS setting is respected."""
+    import nutpie
+    import pytensor
+
+    import analysis.model.fit as fit
+
+    seen = []
+    monkeypatch.setattr(nutpie, "compile_pymc_model",
+                        lambda model, **kw: seen.append(bool(pytensor.config.numba__fastmath)) or "compiled")
+    before = bool(pytensor.config.numba__fastmath)
+    monkeypatch.setenv("PYTENSOR_FLAGS", "base_compiledir=/tmp/x")
+    model = object()
+    assert fit.compile_nutpie(model, "numba") == ("compiled", model)
+    assert seen == [False]
+    assert bool(pytensor.config.numba__fastmath) == before  # the flag is restored afterwards
+    monkeypatch.setenv("PYTENSOR_FLAGS", "numba__fastmath=True")
+    with pytensor.config.change_flags(numba__fastmath=True):
+        fit.compile_nutpie(object(), "numba")
+    assert seen == [False, True]

@@ -155,6 +155,19 @@ def use_jax() -> None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
+def numba_flags() -> dict:
+    """PyTensor flags for a numba compilation: fastmath off unless PYTENSOR_FLAGS sets it.
+
+    With PyTensor's default fastmath flags (``reassoc`` among them) the compiled log density
+    differed in its last bit between fresh processes (same data, same point; the gradient did
+    not), so the mode search, and from it every draw, differed between two runs of the same
+    command. Without them the density, the mode and the draws were identical in fresh processes
+    (benchmarks/determinism.py; docs/validation.md, "Identical bytes")."""
+    import os
+
+    return {} if "numba__fastmath" in os.environ.get("PYTENSOR_FLAGS", "") else {"numba__fastmath": False}
+
+
 def compile_nutpie(model, backend: str = "numba"):
     """(nutpie's compiled model, the PyMC model it was compiled from). For the jax backend that
     is a copy with frozen dimensions (JAX needs static shapes) whose data stay inputs
@@ -163,7 +176,10 @@ def compile_nutpie(model, backend: str = "numba"):
     import nutpie
 
     if backend == "numba":
-        return nutpie.compile_pymc_model(model), model
+        import pytensor
+
+        with pytensor.config.change_flags(**numba_flags()):
+            return nutpie.compile_pymc_model(model), model
     from pymc.model.transform.optimization import freeze_dims_and_data
 
     use_jax()
