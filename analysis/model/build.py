@@ -24,6 +24,7 @@ from analysis.model.inputs import (
     donor_years,
     drift_targets,
     model_inputs,
+    override_specs,
 )
 from analysis.model.priors import prior, prior_dist, vector_prior
 from analysis.scenarios import Scenario
@@ -183,6 +184,21 @@ def _fixed(x, source: str, data: dict):
     return mask * data[f"fixed_supply_{source}"] + (1.0 - mask) * x
 
 
+def _own(by_class, part: str, cd: dict, scenario: Scenario, data: dict, model: pm.Model):
+    """Each count row's bias or noise: its class's (``by_class``, with the class's drift), except
+    the rows of a series or origin that the scenario gives its own (evidence.series_overrides,
+    origin_overrides; reviewer.error_overrides): one variable per override with the override's
+    prior (a Fixed one a data value), ``bias_override_*`` / ``noise_override_*``. Exact: an
+    overridden row gets 0 * class + 1 * own, the others 1 * class + 0."""
+    if f"{part}_override" not in cd:
+        return by_class
+    model.add_coord(f"{part}_override", cd[f"{part}_override_labels"])
+    own = vector_prior(f"{part}_override", override_specs(scenario, cd, part), data)
+    pm.Deterministic(f"{part}_by_override", own, dims=f"{part}_override")
+    onehot = cd[f"{part}_override"]
+    return (1.0 - onehot.sum(axis=1)) * by_class + pt.dot(onehot, own)
+
+
 def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
     """The model; every number comes in as ``pm.Data`` (``inputs.model_inputs``), so a compiled
     model serves any (evidence, scenario) of the same ``inputs.structure``."""
@@ -268,8 +284,10 @@ def build_model(evidence: Evidence, scenario: Scenario) -> pm.Model:
                 row_bias = row_bias + pt.sum(pt.dot(cls, full) * w, axis=1)
                 model.add_coord("drifting_class", [f"{CLASSES[used[i]][0]}.{CLASSES[used[i]][1]}" for i in drifting])
                 pm.Deterministic("bias_drift", full[drifting], dims=("drifting_class", "year"))
+            row_bias = _own(row_bias, "bias", cd, scenario, data, model)
             mu = pt.log(agg) + pt.as_tensor(cd["biased"].astype(float)) * row_bias
-            sigma_report = pt.sqrt((pt.dot(cls, noise_v) * data["count_scale"]) ** 2 + data["count_extra"] ** 2)
+            row_noise = _own(pt.dot(cls, noise_v), "noise", cd, scenario, data, model)
+            sigma_report = pt.sqrt((row_noise * data["count_scale"]) ** 2 + data["count_extra"] ** 2)
             sigma = is_bound * data["lower_bound_softness"] + (1.0 - is_bound) * sigma_report
             pm.CustomDist("obs_count", mu, sigma, data["count_hi"], data["count_weight"],
                           logp=weighted_rows_logp(cd["is_point"]), random=weighted_normal_random,

@@ -104,6 +104,14 @@ def _redundant(obs: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+def minimum_as_count(row, rules: dict) -> bool:
+    """Whether ``evidence.rules.minimums_as_counts`` reads this row as a point count: a recorded
+    minimum (kind ``lower_bound``) for its whole period; a partial-year one stays a bound of its
+    year (the partial-year rule), whatever its qualifier ("at least 1,079" is then 1,079)."""
+    return (bool(rules.get("minimums_as_counts")) and row.kind == "lower_bound"
+            and "partial_year" not in str(row.flag).split(";"))
+
+
 def _bounds(row, rules: dict, transform) -> tuple[str, float, float, float]:
     """(mode, lo, hi, extra_sd) on the transformed scale. mode: point | interval | bound."""
     v, lo, hi = row.value, row.low, row.high
@@ -111,6 +119,9 @@ def _bounds(row, rules: dict, transform) -> tuple[str, float, float, float]:
     # a count for part of a year is a lower bound of the year's count; a share for part of a year
     # is still a share (its qualifier decides), so the partial-year rule applies to counts only
     partial = "partial_year" in str(row.flag).split(";") and row.unit != "share"
+    if minimum_as_count(row, rules):  # evidence.rules.minimums_as_counts: the count itself
+        x = transform(v if pd.notna(v) else lo)
+        return "point", x, x, extra
     bound_kind = row.kind in ("lower_bound", "upper_bound") or (
         row.kind == "capacity" and rules["capacity_as"] == "upper_bound") or partial
     if bound_kind:
@@ -221,6 +232,8 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None
                     donor_type=r.donor_type, origin=r.origin, origin_kind=r.origin_kind,
                     source_kind=r.source_kind, flag=r.flag, reading=claims.reading(r.kind, r.flag),
                     qualifier=r.qualifier, biased=r.kind not in rules["unbiased_bound_kinds"])
+        if minimum_as_count(r, rules):  # a count of its class: its bias, and the reading of a level
+            base |= dict(biased=True, reading="level")
         if r.unit == "share":
             role = scenario.get("evidence.shares.role")
             if role == "exclude":
@@ -281,6 +294,10 @@ def build_evidence(obs: pd.DataFrame, scenario: Scenario, only: list[str] | None
                 exclude([obs_id], reason)
             tested_df = tested_df[~tested_df["obs_id"].isin(relays)].reset_index(drop=True)
         tested_df["value"] = tested_df["obs_id"].map(obs.set_index("obs_id")["value"])
+    # a series' or origin's own bias / noise (evidence.series_overrides, origin_overrides)
+    by_id = obs.set_index("obs_id")
+    rows = reviewer.error_overrides(rows, scenario, excluded, by_id["series"].astype(str).to_dict(),
+                                    by_id["origin"].astype(str).to_dict())
     ex = obs[obs["obs_id"].isin(excluded)][["obs_id", "family", "series", "source_id", "year"]].copy()
     ex["reason"] = ex["obs_id"].map(excluded)
     return Evidence(years=years, rows=rows, excluded=ex.reset_index(drop=True), tested=tested_df,

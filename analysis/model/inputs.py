@@ -13,6 +13,7 @@ import json
 
 import numpy as np
 
+from analysis.model import reviewer
 from analysis.model.evidence import QUANTITIES, Evidence
 from analysis.model.priors import prior_inputs, vector_prior_inputs
 from analysis.scenarios import Scenario
@@ -56,6 +57,15 @@ def design(evidence: Evidence, likelihood: str) -> dict:
         out["cls"] = np.array([CLASSES.index((t_, g)) for t_, g in zip(rows["target"], rows["group"])], int)
         out["scale"] = rows["noise_scale"].to_numpy(float)
         out["used"] = sorted(set(out["cls"].tolist()))  # classes with at least one row
+        for part in ("bias", "noise"):  # a series' or origin's own bias / noise (reviewer.error_overrides)
+            col = f"{part}_override"
+            if col in rows and (rows[col] != "").any():
+                labels = sorted(set(rows[col]) - {""})
+                onehot = np.zeros((n, len(labels)))
+                for i, label in enumerate(rows[col]):
+                    if label:
+                        onehot[i, labels.index(label)] = 1.0
+                out[f"{col}_labels"], out[col] = labels, onehot
     if likelihood == "share" and n:
         out["den"] = rows["denominator"].map(QUANTITIES.index).to_numpy(int)
     return out
@@ -67,6 +77,10 @@ def donor_years(evidence: Evidence, scenario: Scenario) -> np.ndarray:
 
 def _class_specs(scenario: Scenario, used: list[int], part: str) -> list[dict]:
     return [scenario.get(f"evidence.{CLASSES[c][0]}.{CLASSES[c][1]}.{part}") for c in used]
+
+
+def override_specs(scenario: Scenario, cd: dict, part: str) -> list[dict]:
+    return [reviewer.error_override_spec(scenario, label, part) for label in cd.get(f"{part}_override_labels", [])]
 
 
 def drift_targets(scenario: Scenario) -> list[str]:
@@ -120,6 +134,9 @@ def model_inputs(evidence: Evidence, scenario: Scenario) -> dict[str, np.ndarray
                 "lower_bound_softness": np.asarray(float(rules["lower_bound_softness"]))}
         out |= vector_prior_inputs("bias", _class_specs(scenario, cd["used"], "bias"))
         out |= vector_prior_inputs("noise", _class_specs(scenario, cd["used"], "noise"))
+        for part in ("bias", "noise"):
+            if f"{part}_override" in cd:
+                out |= vector_prior_inputs(f"{part}_override", override_specs(scenario, cd, part))
     if len(sd["q"]):
         out |= {"share_lo": sd["lo"], "share_hi": sd["hi"], "share_extra": sd["extra"],
                 "share_noise": np.asarray(float(scenario.get("evidence.shares.noise"))),
@@ -134,12 +151,15 @@ def structure(evidence: Evidence, scenario: Scenario) -> str:
     for lik in ("count", "share"):
         d = design(evidence, lik)
         keep = [c for c in ("obs_id", "quantity", "denominator", "target", "group", "organ",
-                            "part_pool", "mode", "kind", "biased") if c in d["rows"].columns]
+                            "part_pool", "mode", "kind", "biased", "bias_override", "noise_override")
+                if c in d["rows"].columns]
         parts[lik] = {"rows": d["rows"][keep].astype(str).values.tolist(),
                       "weights": d["weights"].tolist()}
         if lik == "count" and len(d["q"]):
             for part in ("bias", "noise"):
                 parts[f"{part}_families"] = [s["dist"] for s in _class_specs(scenario, d["used"], part)]
+                if f"{part}_override" in d:
+                    parts[f"{part}_override_families"] = [s["dist"] for s in override_specs(scenario, d, part)]
     parts["drift_targets"] = sorted(drift_targets(scenario))
     parts["inputs"] = {k: list(np.shape(v)) for k, v in sorted(model_inputs(evidence, scenario).items())}
     return json.dumps(parts, sort_keys=True)

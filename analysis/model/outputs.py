@@ -25,6 +25,7 @@ from analysis.io import (
     temp_path_beside,
 )
 from analysis.model import criticism
+from analysis.model.reviewer import error_override_records
 from analysis.model.arithmetic import capacity_gap_by_year, composition_test, executions_required
 from analysis.model.cache import strip_volatile
 from analysis.model.fit import FitResult
@@ -91,6 +92,9 @@ def write_fit_outputs(result: FitResult, out_dir: Path, inputs: dict) -> dict:
         # rows the scenario re-reads (key overrides) and declared sources it sizes (key fixed_supply)
         "row_overrides": ev.overrides.astype(str).to_dict("records") if len(ev.overrides) else [],
         "fixed_supply": dict(result.scenario.data.get("fixed_supply", {})),
+        # series / origins with their own bias or noise (keys evidence.series_overrides,
+        # evidence.origin_overrides) and the likelihood rows that use it
+        "error_overrides": error_override_records(ev, result.scenario),
     }
     texts = {
         "gap_by_year.csv": _csv_text(summary["gap_by_year"]),

@@ -1,6 +1,7 @@
 """The scenario keys a reviewer uses to re-read the data: row overrides by obs_id, include-only and
-exclude lists by series, source, origin and organ, and declared sources whose size is given
-directly (``fixed_supply``). Every name is checked against the data; an unknown one is refused
+exclude lists by series, source, origin and organ, declared sources whose size is given
+directly (``fixed_supply``), and a series' or origin's own bias and noise in place of its
+evidence class's (``evidence.series_overrides``, ``evidence.origin_overrides``). Every name is checked against the data; an unknown one is refused
 with the allowed names (:class:`~analysis.scenarios.ScenarioError`, exit 2 at the command line).
 """
 
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.scenarios import Scenario, ScenarioError
+from analysis.scenarios.spec import ERROR_OVERRIDE_KEYS, ERROR_PARTS, as_prior
 
 OVERRIDE_COLUMNS = ("year", "year_end", "kind", "unit", "qualifier")
 # units allowed per family (analysis/data/rules.py FAMILIES; the model layer sits above data)
@@ -49,6 +51,11 @@ def check_names(obs: pd.DataFrame, scenario: Scenario) -> None:
         if name not in ORGANS_EXCLUDABLE:
             problems.append((_file(scenario), "evidence.rules.exclude_organs",
                              f"unknown organ {name!r}; allowed: {', '.join(ORGANS_EXCLUDABLE)}"))
+    for table, col in ERROR_OVERRIDE_KEYS.items():
+        allowed = sorted(set(obs[col].dropna().astype(str)) - {""})
+        for name in scenario.get("evidence").get(table, {}):
+            if name not in allowed:
+                problems.append((_file(scenario), f"evidence.{table}.{name}", _allowed(name, allowed, col)))
     ids = sorted(obs["obs_id"].astype(str))
     known = set(ids)
     for obs_id in scenario.data.get("overrides", {}):
@@ -154,4 +161,101 @@ def fixed_supply(obs: pd.DataFrame, scenario: Scenario, years: np.ndarray) -> di
         entry = out.setdefault(f["source"], {"values": np.zeros(len(years)), "mask": np.zeros(len(years))})
         entry["values"][span] = level
         entry["mask"][span] = 1.0
+    return out
+
+
+# ---- a series' or origin's own bias and noise -------------------------------------------------
+
+def error_override_label(table: str, name: str) -> str:
+    """The model's name of one override (coordinate ``bias_override`` / ``noise_override``)."""
+    return f"{ERROR_OVERRIDE_KEYS[table]}:{name}"
+
+
+def error_override_spec(scenario: Scenario, label: str, part: str) -> dict:
+    """The prior table of one override's ``part`` (bias or noise), by its label."""
+    col, name = label.split(":", 1)
+    table = next(t for t, c in ERROR_OVERRIDE_KEYS.items() if c == col)
+    return as_prior(scenario.get("evidence")[table][name][part])
+
+
+def has_error_overrides(scenario: Scenario) -> bool:
+    ev = scenario.get("evidence")
+    return any(ev.get(t) for t in ERROR_OVERRIDE_KEYS)
+
+
+def error_overrides(rows: pd.DataFrame, scenario: Scenario, excluded: dict[str, str] | None = None,
+                    series_of: dict | None = None, origin_of: dict | None = None) -> pd.DataFrame:
+    """``rows`` with columns ``bias_override`` and ``noise_override``: per count row, the label of
+    the override (``series:<name>`` or ``origin:<name>``) whose bias / noise replaces its class's,
+    or "" (the class's). A series override takes precedence over an origin override of the same
+    part. Share rows keep ``evidence.shares.bias``. Unchanged (no columns) when the scenario sets
+    no override, so that the baseline's evidence and model stay exactly as they were.
+
+    Refused (ScenarioError): an override that matches no count row of the likelihood (its rows
+    all excluded, or share statements only), and a part that would change no row (a bias whose
+    rows all carry none - unbiased bounds - or are taken by a series override; a noise whose rows
+    are all bounds, whose sd is ``lower_bound_softness``)."""
+    if not has_error_overrides(scenario) or rows.empty:
+        return rows
+    rows = rows.copy()
+    count = (rows["likelihood"] == "count").to_numpy()
+    bound = (rows["mode"] == "bound").to_numpy()
+    carries = {"bias": count & (rows["biased"].astype(bool).to_numpy() | ~bound), "noise": count & ~bound}
+    problems = []
+    ev = scenario.get("evidence")
+    assigned = {part: np.full(len(rows), "", dtype=object) for part in ERROR_PARTS}
+    for table in ("series_overrides", "origin_overrides"):  # series first: it takes precedence
+        col = ERROR_OVERRIDE_KEYS[table]
+        for name, o in ev.get(table, {}).items():
+            key = f"evidence.{table}.{name}"
+            match = (rows[col].astype(str) == name).to_numpy()
+            if not (match & count).any():
+                why = _why_no_row(name, col, rows, match, excluded or {}, series_of, origin_of)
+                problems.append((_file(scenario), key, f"matches no count row of the likelihood ({why}); "
+                                 "an override must change at least one row"))
+                continue
+            for part in ERROR_PARTS:
+                if part not in o:
+                    continue
+                free = match & carries[part] & (assigned[part] == "")
+                if not free.any():
+                    why = ("every one is taken by a series override of its " + part
+                           if (match & carries[part]).any() else
+                           "all are bounds without a class bias (evidence.rules.unbiased_bound_kinds)"
+                           if part == "bias" else "all are bounds, whose sd is evidence.rules.lower_bound_softness")
+                    problems.append((_file(scenario), f"{key}.{part}",
+                                     f"changes no row: of the {int((match & count).sum())} count rows of "
+                                     f"{col} {name!r}, {why}"))
+                    continue
+                assigned[part][free] = error_override_label(table, name)
+    if problems:
+        raise ScenarioError.of(problems)
+    for part in ERROR_PARTS:
+        rows[f"{part}_override"] = assigned[part]
+    return rows
+
+
+def _why_no_row(name, col, rows, match, excluded, series_of, origin_of) -> str:
+    if match.any():
+        return "its rows in the likelihood are share statements, which keep evidence.shares.bias"
+    of = series_of if col == "series" else origin_of
+    gone = [i for i in excluded if of is not None and of.get(i) == name]
+    if gone:
+        return f"its {len(gone)} rows are all excluded, e.g. {gone[0]}: {excluded[gone[0]]}"
+    return "none of its rows enters"
+
+
+def error_override_records(evidence, scenario: Scenario) -> list[dict]:
+    """One record per override part in force (the fit's manifest): key, part, prior, the count rows
+    that use it (obs_ids). [] when the scenario sets none."""
+    rows = evidence.rows
+    out = []
+    for table, col in ERROR_OVERRIDE_KEYS.items():
+        for name, o in scenario.get("evidence").get(table, {}).items():
+            label = error_override_label(table, name)
+            for part in ERROR_PARTS:
+                if part in o and f"{part}_override" in rows:
+                    ids = rows.loc[rows[f"{part}_override"] == label, "obs_id"].astype(str).tolist()
+                    out.append({"key": f"evidence.{table}.{name}.{part}", "part": part,
+                                "prior": as_prior(o[part]), "rows": ids, "note": o.get("note", "")})
     return out

@@ -32,6 +32,7 @@ import pandas as pd
 from analysis import style
 from analysis.io import MANIFEST, csv_text, finish_file, remove_leftovers, sha256_file, staging_dir
 from analysis.model.fit import FitResult
+from analysis.scenarios.spec import ERROR_OVERRIDE_KEYS, ERROR_PARTS, TARGETS, as_prior
 from analysis.report import (
     arithmetic_charts,
     charts,
@@ -107,6 +108,15 @@ def _reviewer_assumptions(scenario) -> list[str]:
     for obs_id, o in scenario.data.get("overrides", {}).items():
         cols = ", ".join(f"{k} = {o[k]}" for k in ("year", "year_end", "kind", "unit", "qualifier") if k in o)
         out.append(f"Row {obs_id} re-read by the scenario (overrides): {cols} ({o['reason']}).")
+    for table, what in ERROR_OVERRIDE_KEYS.items():
+        for name, o in scenario.get("evidence").get(table, {}).items():
+            parts = "; ".join(f"{p} {_fmt_setting(as_prior(o[p]))}" for p in ERROR_PARTS if p in o)
+            note = f" ({o['note']})" if o.get("note") else ""
+            out.append(f"The rows of {what} {name} have their own {' and '.join(p for p in ERROR_PARTS if p in o)} "
+                       f"in place of their evidence class's (evidence.{table}.{name}): {parts}{note}.")
+    if rules.get("minimums_as_counts"):
+        out.append("Recorded minimums (kind lower_bound) are read as counts of their class, with its bias "
+                   "and noise (evidence.rules.minimums_as_counts); partial-year minimums stay bounds.")
     for label, f in scenario.data.get("fixed_supply", {}).items():
         size = (f"{f['per_year']:,.0f} a year" if "per_year" in f else f"{f['total']:,.0f} in total"
                 if "total" in f else f"the yearly level of row {f.get('from_obs')}")
@@ -119,8 +129,9 @@ def assumptions(scenario) -> list[str]:
     """The model's assumptions in words, with this scenario's values."""
     g = scenario.get
     rules = g("evidence.rules")
-    excluded_classes = [f"{t}.{grp}" for t, groups in g("evidence").items() if t not in ("shares", "rules")
+    excluded_classes = [f"{t}.{grp}" for t, groups in g("evidence").items() if t in TARGETS
                         for grp, cfg in groups.items() if not cfg["include"]]
+    own = any(g("evidence").get(t) for t in ERROR_OVERRIDE_KEYS)
     return [
         f"Executed prisoners are a declared source through {g('declared.prisoner_source_until')}; the "
         f"voluntary deceased-donation system starts in {g('declared.donation_start')}; living donors are "
@@ -132,7 +143,9 @@ def assumptions(scenario) -> list[str]:
         f"voluntary donor: {_fmt_setting(g('supply.organs_per_donor'))}; reported/true donors: "
         f"{_fmt_setting(g('supply.donor_report_inflation'))}. These factors are constant over time.",
         "Every published figure is a claim with a bias and a noise per evidence class (target × source "
-        "group: official, international, independent); individual series have no bias of their own.",
+        "group: official, international, independent); " + (
+            "the series and origins listed below have their own." if own else
+            "individual series have no bias of their own."),
         f"Capacity figures enter as: {rules['capacity_as']}; partial-year figures as: "
         f"{rules['partial_year_as']}; ranges as intervals: {rules['range_as_interval']}; one claim "
         f"relayed by several outlets enters once: {rules['collapse_repeats']}.",

@@ -222,8 +222,12 @@ def _leaf_ok(leaf: Leaf, v) -> bool:
 
 
 def _leaf_problems(leaf: Leaf, value, file: str, key: str) -> list[tuple[str, str, str]]:
-    if leaf.kind == "prior":
+    if leaf.kind == "prior" or (leaf.kind == "prior_or_number" and isinstance(value, dict)):
         return _prior_problems(value, file, key)
+    if leaf.kind == "prior_or_number":
+        if _not_finite(value):
+            return [(file, key, f"must be a finite number, found {value!r}")]
+        return [] if _is_num(value) else [(file, key, f"expected {leaf.describe()}, found {value!r}")]
     if _not_finite(value):
         return [(file, key, f"must be a finite number, found {value!r}")]
     if not _leaf_ok(leaf, value):

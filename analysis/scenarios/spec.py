@@ -25,7 +25,7 @@ DISTRIBUTIONS: dict[str, dict[str, str]] = {
 
 @dataclass(frozen=True)
 class Leaf:
-    kind: str  # str | int | float | pos_float | pos_int | bool | prior | year_or_latest | periods | choice | str_list
+    kind: str  # str | int | float | pos_float | pos_int | bool | prior | prior_or_number | year_or_latest | periods | choice | str_list
     choices: tuple = ()
     optional: bool = False
 
@@ -34,6 +34,9 @@ class Leaf:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         if self.kind == "prior":
             return "a prior table {dist = ..., <params>}; dist one of " + ", ".join(DISTRIBUTIONS)
+        if self.kind == "prior_or_number":
+            return ("a number (a fixed value) or a prior table {dist = ..., <params>}; dist one of "
+                    + ", ".join(DISTRIBUTIONS))
         return {
             "str": "a string", "int": "an integer", "float": "a number", "pos_float": "a number > 0",
             "pos_int": "an integer > 0", "bool": "true or false", "year_or_latest": 'a year or "latest"',
@@ -71,6 +74,17 @@ FIXED_SOURCES = ("all", "prisoners", "donors", "living")
 REPLICATION_QUANTITIES = ("not_explained", "signed_gap", "volume_per_year")
 
 _evidence_class = {"include": Leaf("bool"), "bias": PRIOR, "noise": PRIOR}
+# A series' or origin's own bias and/or noise in place of its class's (evidence.series_overrides,
+# evidence.origin_overrides; reviewer.error_overrides): a prior table, or a number = Fixed at it
+ERROR_PARTS = ("bias", "noise")
+ERROR_OVERRIDE_KEYS = {"series_overrides": "series", "origin_overrides": "origin"}
+_error_override = MapOf({"bias": Leaf("prior_or_number", optional=True),
+                         "noise": Leaf("prior_or_number", optional=True), "note": Leaf("str", optional=True)})
+
+
+def as_prior(value) -> dict:
+    """A prior table from a ``prior_or_number`` value (a number is a point mass: Fixed at it)."""
+    return value if isinstance(value, dict) else {"dist": "Fixed", "value": float(value)}
 
 SPEC: dict[str, Any] = {
     "name": Leaf("str"),
@@ -89,6 +103,7 @@ SPEC: dict[str, Any] = {
     "evidence": {
         **{t: {g: dict(_evidence_class) for g in GROUPS} for t in TARGETS},
         "shares": {"role": Leaf("choice", SHARE_ROLES), "bias": PRIOR, "noise": Leaf("pos_float")},
+        **{key: _error_override for key in ERROR_OVERRIDE_KEYS},
         "rules": {
             "capacity_as": Leaf("choice", ("upper_bound", "estimate", "exclude")),
             "lower_bound_softness": Leaf("pos_float"),
@@ -112,6 +127,9 @@ SPEC: dict[str, Any] = {
             "include_origins": Leaf("str_list"),
             "exclude_origins": Leaf("str_list"),
             "exclude_organs": Leaf("str_list"),
+            # recorded minimums (kind lower_bound) read as point counts of their class (with its
+            # bias and noise) instead of one-sided bounds (evidence._bounds)
+            "minimums_as_counts": Leaf("bool"),
         },
     },
     # Row overrides: re-read a data row from the scenario, by obs_id, without editing data/raw
@@ -418,6 +436,25 @@ def _entry_problems(data: dict) -> list[tuple[str, str]]:
     return out
 
 
+def _error_override_problems(data: dict) -> list[tuple[str, str]]:
+    """Series / origin bias and noise overrides: at least one part set; a bare number (a Fixed
+    value) checked like a Fixed prior table (prior tables are checked with every prior)."""
+    out = []
+    for table in ERROR_OVERRIDE_KEYS:
+        for name, o in data["evidence"].get(table, {}).items():
+            key = f"evidence.{table}.{name}"
+            if not any(p in o for p in ERROR_PARTS):
+                out.append((key, "an override must set bias, noise or both"))
+            for part in ERROR_PARTS:
+                if part in o and not isinstance(o[part], dict):
+                    spec = as_prior(o[part])
+                    params = _param_problems(f"{key}.{part}", spec)
+                    problem = _support_problem(f"{key}.{part}", spec) or (
+                        None if params else _role_problem(f"{key}.{part}", spec))
+                    out += ([(f"{key}.{part}", problem)] if problem else []) + params
+    return out
+
+
 def model_problems(data: dict) -> list[tuple[str, str]]:
     """(dotted key, problem) for every value the model cannot use in a resolved scenario.
 
@@ -426,7 +463,7 @@ def model_problems(data: dict) -> list[tuple[str, str]]:
     """
     out = []
     for check in (_name_problems, _year_problems, _prior_problems, _scale_problems, _sampler_problems,
-                  _diagnostics_problems, _entry_problems):
+                  _diagnostics_problems, _entry_problems, _error_override_problems):
         try:
             out += check(data)
         except (KeyError, TypeError, ValueError, AttributeError):
