@@ -8,7 +8,8 @@ file NetCDF cannot read gives ``(None, reason)``: the caller reports it and refi
 entry is never used. ``tgap cache list|verify|clear`` shows, checks and removes entries.
 
 ``created_at`` attrs (the only values that differ between identical runs) are dropped from every
-group before writing, so identical fits give identical bytes.
+group before writing and every group's variables are put in name order, so identical fits give
+identical bytes, also across processes.
 """
 
 from __future__ import annotations
@@ -32,11 +33,20 @@ def checksum_path(path: Path) -> Path:
 
 
 def strip_volatile(idata) -> None:
-    """Drop the attrs that differ between identical runs, in every group."""
+    """Make identical runs write identical bytes: drop the attrs that differ between them and put
+    every group's variables and coordinates in name order (PyMC's prior group comes in the order
+    of a set of names, which differs between processes with Python's string hashing)."""
+    import xarray as xr
+
     for group in idata.groups():
-        attrs = getattr(idata, group).attrs
+        ds = getattr(idata, group)
         for k in VOLATILE_ATTRS:
-            attrs.pop(k, None)
+            ds.attrs.pop(k, None)
+        if list(ds.data_vars) != sorted(ds.data_vars) or list(ds.coords) != sorted(ds.coords):
+            ordered = xr.Dataset({k: ds[k].variable for k in sorted(ds.data_vars)},
+                                 coords={k: ds.coords[k].variable for k in sorted(ds.coords)},
+                                 attrs=ds.attrs)
+            setattr(idata, group, ordered)
 
 
 def save(idata, path: Path) -> str:
