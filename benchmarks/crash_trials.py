@@ -403,6 +403,7 @@ def write_result(args, trials: list[dict], timing: dict, godt: Path, t_start: fl
         "per_trial": trials,
     }
     dest = args.results / f"crash_{args.target}.json"
+    dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
     if not partial:
         print(json.dumps({k: v for k, v in result.items() if k != "per_trial"}, indent=2))
