@@ -36,6 +36,10 @@ def configure() -> None:
         flags = os.environ.get("PYTENSOR_FLAGS", "")
         extra = f"base_compiledir={CACHE_DIR / 'pytensor'}"
         os.environ["PYTENSOR_FLAGS"] = f"{flags},{extra}" if flags else extra
+    if "numba__fastmath" not in os.environ["PYTENSOR_FLAGS"]:
+        # reproducible across processes: with fastmath the numba-compiled log density differed in
+        # its last bit between fresh processes (analysis.model.fit.numba_flags)
+        os.environ["PYTENSOR_FLAGS"] += ",numba__fastmath=False"
     os.environ.setdefault("NUMBA_CACHE_DIR", str(CACHE_DIR / "numba"))  # numba's on-disk cache, if used
     os.environ.setdefault("MPLBACKEND", "Agg")
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"arviz.*")

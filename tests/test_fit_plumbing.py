@@ -7,6 +7,7 @@ Real sampling is exercised in test_recovery.py.
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -148,22 +149,30 @@ def test_fit_rejects_bad_scenario_and_bad_data(mocked, raw_dir, tmp_path):
 def test_numba_compiles_without_fastmath_unless_the_user_sets_it(monkeypatch):
     """Cross-process reproducibility: PyTensor's fastmath (reassociation) made the compiled log
     density differ in its last bit between fresh processes (benchmarks/determinism.py), so tgap
-    compiles for numba with fastmath off; an explicit PYTENSOR_FLAGS setting is respected."""
+    compiles for numba with fastmath off, for the rest of the process; an explicit
+    ``numba__fastmath=True`` in PYTENSOR_FLAGS is respected."""
     import nutpie
     import pytensor
 
     import analysis.model.fit as fit
+    from analysis.runtime import configure
 
     seen = []
     monkeypatch.setattr(nutpie, "compile_pymc_model",
                         lambda model, **kw: seen.append(bool(pytensor.config.numba__fastmath)) or "compiled")
-    before = bool(pytensor.config.numba__fastmath)
+    monkeypatch.setattr(pytensor.config, "numba__fastmath", True)  # as if PyTensor was imported first
     monkeypatch.setenv("PYTENSOR_FLAGS", "base_compiledir=/tmp/x")
     model = object()
     assert fit.compile_nutpie(model, "numba") == ("compiled", model)
-    assert seen == [False]
-    assert bool(pytensor.config.numba__fastmath) == before  # the flag is restored afterwards
-    monkeypatch.setenv("PYTENSOR_FLAGS", "numba__fastmath=True")
-    with pytensor.config.change_flags(numba__fastmath=True):
-        fit.compile_nutpie(object(), "numba")
+    assert seen == [False] and pytensor.config.numba__fastmath is False  # stays off in this process
+    pytensor.config.numba__fastmath = True
+    monkeypatch.setenv("PYTENSOR_FLAGS", "base_compiledir=/tmp/x,numba__fastmath=True")
+    fit.compile_nutpie(object(), "numba")
     assert seen == [False, True]
+    # configure() (run before PyTensor's import by every entry point) turns it off, unless asked
+    monkeypatch.setenv("PYTENSOR_FLAGS", "base_compiledir=/tmp/x")
+    configure()
+    assert os.environ["PYTENSOR_FLAGS"] == "base_compiledir=/tmp/x,numba__fastmath=False"
+    monkeypatch.setenv("PYTENSOR_FLAGS", "numba__fastmath=True,base_compiledir=/tmp/x")
+    configure()
+    assert os.environ["PYTENSOR_FLAGS"] == "numba__fastmath=True,base_compiledir=/tmp/x"

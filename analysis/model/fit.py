@@ -156,7 +156,9 @@ def use_jax() -> None:
 
 
 def numba_flags() -> dict:
-    """PyTensor flags for a numba compilation: fastmath off unless PYTENSOR_FLAGS sets it.
+    """PyTensor flags for a numba compilation: fastmath off unless PYTENSOR_FLAGS asks for it
+    (``numba__fastmath=True``). ``analysis.runtime.configure`` sets it off before PyTensor is
+    imported; this catches a process that imported PyTensor first.
 
     With PyTensor's default fastmath flags (``reassoc`` among them) the compiled log density
     differed in its last bit between fresh processes (same data, same point; the gradient did
@@ -165,7 +167,12 @@ def numba_flags() -> dict:
     (benchmarks/determinism.py; docs/validation.md, "Identical bytes")."""
     import os
 
-    return {} if "numba__fastmath" in os.environ.get("PYTENSOR_FLAGS", "") else {"numba__fastmath": False}
+    import pytensor
+
+    asked = os.environ.get("PYTENSOR_FLAGS", "").replace(" ", "")
+    if "numba__fastmath=True" in asked or not pytensor.config.numba__fastmath:
+        return {}
+    return {"numba__fastmath": False}
 
 
 def compile_nutpie(model, backend: str = "numba"):
@@ -178,8 +185,11 @@ def compile_nutpie(model, backend: str = "numba"):
     if backend == "numba":
         import pytensor
 
-        with pytensor.config.change_flags(**numba_flags()):
-            return nutpie.compile_pymc_model(model), model
+        for flag, value in numba_flags().items():
+            # for the rest of the process, not only this call: a flag changed for one call only
+            # gave a density that failed (-inf) at every point when numba's disk cache was empty
+            setattr(pytensor.config, flag, value)
+        return nutpie.compile_pymc_model(model), model
     from pymc.model.transform.optimization import freeze_dims_and_data
 
     use_jax()
