@@ -92,7 +92,10 @@ class NutpieLogp:
         import ctypes
 
         self._fn = compiled.compiled_logp_func.ctypes
-        self._user_data = compiled.user_data  # keep the record (and the arrays it points to) alive
+        # keep the compiled model alive: its record points into data arrays the model owns (a
+        # density made from a temporary ``with_data(...)`` read freed memory: -inf everywhere)
+        self._compiled = compiled
+        self._user_data = compiled.user_data
         self._ptr = ctypes.POINTER(ctypes.c_double)
         self.n = compiled.n_dim
 
