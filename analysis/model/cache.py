@@ -91,12 +91,71 @@ def verify(path: Path) -> str | None:
     return None
 
 
-def load(path: Path):
-    """(idata, None) for a verified, readable entry; else (None, reason). Never raises."""
+class DrawGroups:
+    """A cached ``idata.nc`` read with xarray alone: its groups as Datasets, as InferenceData shows
+    them to code that only reads draws (``idata.posterior``, ``idata["posterior"]``, ``groups()``,
+    ``attrs``). Importing ArviZ brings its plotting stack, SciPy's statistics and numba (seconds per
+    process); a cached report needs none of them. Any other attribute is looked up on the ArviZ
+    object, made once on first use (``to_inference_data``)."""
+
+    def __init__(self, groups: dict, attrs: dict):
+        self._groups = dict(groups)
+        self.attrs = dict(attrs)
+        self._idata = None
+
+    def groups(self) -> list[str]:
+        return list(self._groups)
+
+    def __getitem__(self, group: str):
+        return self._groups[group]
+
+    def __contains__(self, group: str) -> bool:
+        return group in self._groups
+
+    def to_inference_data(self):
+        if self._idata is None:
+            import arviz as az
+
+            self._idata = az.InferenceData(attrs=self.attrs, **self._groups)
+        return self._idata
+
+    def __getattr__(self, name: str):
+        groups = self.__dict__.get("_groups")
+        if groups is None:
+            raise AttributeError(name)
+        if name in groups:
+            return groups[name]
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.to_inference_data(), name)
+
+
+def _read_groups(path: Path) -> DrawGroups:
+    """Every group of an InferenceData netCDF file, read into memory (as ``az.from_netcdf`` reads it)."""
+    import h5netcdf
+    import xarray as xr
+
+    with h5netcdf.File(path, mode="r") as fh:
+        names = list(fh.groups)
+    groups = {}
+    for g in names:
+        with xr.open_dataset(path, group=f"/{g}", engine="h5netcdf") as data:
+            groups[g] = data.load()
+    with xr.open_dataset(path, group="/", engine="h5netcdf") as data:
+        attrs = dict(data.load().attrs)
+    return DrawGroups(groups, attrs)
+
+
+def load(path: Path, light: bool = False):
+    """(idata, None) for a verified, readable entry; else (None, reason). Never raises.
+
+    ``light``: a :class:`DrawGroups` (xarray only) instead of an ArviZ InferenceData."""
     problem = verify(path)
     if problem:
         return None, problem
     try:
+        if light:
+            return _read_groups(path), None
         import arviz as az
 
         idata = az.from_netcdf(path)

@@ -342,14 +342,33 @@ def plot_predictive_target(table: pd.DataFrame, target: str, scenario: str,
     return fig
 
 
+def trace_dataset(idata) -> xr.Dataset:
+    """What the trace plots are drawn from: the scalar parameters' posterior draws."""
+    post = idata.posterior
+    return xr.Dataset({v: post[v] for v in SCALARS if v in post})
+
+
+def rank_dataset(idata, periods: list[tuple[int, int]]) -> xr.Dataset:
+    """What the rank plots are drawn from: the scalar parameters and the gap's period sums, per draw."""
+    from analysis.model.summarize import period_draws
+
+    ds = trace_dataset(idata)
+    per = period_draws(idata, periods)
+    for label in per["period"].values:
+        ds[f"gap {label}"] = per.sel(period=label, drop=True)
+    return ds
+
+
 def plot_trace(idata, scenario: str, var_names: list[str] | None = None) -> Figure:
-    """Trace plots (density and draws per chain) of the scalar parameters."""
+    """Trace plots (density and draws per chain) of the scalar parameters (``idata``: an
+    InferenceData or the Dataset of ``trace_dataset``)."""
     import arviz as az
 
-    names = var_names or [v for v in SCALARS if v in idata.posterior]
+    post = getattr(idata, "posterior", idata)
+    names = var_names or [v for v in SCALARS if v in post]
     fig = _new_figure((10, 1.5 * len(names) + 1))
     axes = fig.subplots(len(names), 2, squeeze=False)
-    az.plot_trace(idata, var_names=names, axes=axes, compact=False, chain_prop={"color": style.CYCLE[:4]})
+    az.plot_trace(post, var_names=names, axes=axes, compact=False, chain_prop={"color": style.CYCLE[:4]})
     for row in axes:
         for a in row:
             a.title.set_fontsize(8)
@@ -360,16 +379,11 @@ def plot_trace(idata, scenario: str, var_names: list[str] | None = None) -> Figu
 
 
 def plot_rank(idata, periods: list[tuple[int, int]], scenario: str) -> Figure:
-    """Rank plots of the scalar parameters and the period sums of the gap (uniform when chains agree)."""
+    """Rank plots of the scalar parameters and the period sums of the gap (uniform when chains agree).
+    ``idata``: an InferenceData, or the Dataset of ``rank_dataset`` (then ``periods`` is not used)."""
     import arviz as az
 
-    from analysis.model.summarize import period_draws
-
-    post = idata.posterior
-    ds = xr.Dataset({v: post[v] for v in SCALARS if v in post})
-    per = period_draws(idata, periods)
-    for label in per["period"].values:
-        ds[f"gap {label}"] = per.sel(period=label, drop=True)
+    ds = rank_dataset(idata, periods) if hasattr(idata, "posterior") else idata
     names = list(ds.data_vars)
     ncols = 3
     nrows = int(np.ceil(len(names) / ncols))
