@@ -1,7 +1,7 @@
 """`tgap report` cold, then again with nothing changed (not a test: writes benchmarks/results/report.json).
 
     .venv/bin/python benchmarks/report_cached.py [--scenario baseline] [--quick] [--cached-runs N]
-        [--code-dir DIR] [--compile-cache DIR] [--out FILE]
+        [--arm NAME=DIR ...] [--compile-cache DIR] [--out FILE]
 
 Both runs are fresh processes on a frozen copy of the code and data (a temp directory; the fit
 cache key includes a hash of the package's code, so edits made meanwhile in the checkout would
@@ -11,9 +11,10 @@ temp directory: fits, leave-one-origin-out refits, charts), so it compiles and s
 compile cache stays the project's (.cache/pytensor, or ``--compile-cache``) unless
 --fresh-compile-cache is given. Reports go to the temp directory, not reports/.
 
-``--code-dir`` snapshots another checkout's ``analysis/`` (e.g. main's, exported with
-``git archive main analysis | tar -x -C DIR``), so two arms run with one benchmark script. Every
-run records the load averages (``os.getloadavg``) before and after it, its wall time, the
+``--arm NAME=DIR`` (repeatable) measures another checkout's ``analysis/`` (e.g. main's, exported
+with ``git archive main analysis | tar -x -C DIR``): each arm gets its own snapshot and cache, the
+cold runs come first and the cached runs then alternate between the arms (before, after, before,
+after, ...), so the two arms' cached runs see the same load on a shared machine. Every run records the load averages (``os.getloadavg``) before and after it, its wall time, the
 report's own phase timings (manifest ``timings``) and the rest (process start, imports).
 """
 
@@ -60,67 +61,74 @@ def _record(seconds: float, manifest: dict, load_before: list[float]) -> dict:
             "load_avg_before": load_before, "load_avg_after": _load(), "timings": t}
 
 
+def _arm_args(a, tmp: Path) -> list[str]:
+    args = [str(PYTHON), "-m", "analysis.cli", "report", "--scenario", a.scenario,
+            "--out", str(tmp / "report"), "--forensics-out", str(tmp / "forensics"),
+            "--godt-dir", str(GODT)]
+    return args + (["--quick"] if a.quick else [])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scenario", default="baseline")
     ap.add_argument("--quick", action="store_true", help="tgap report --quick (small draws)")
-    ap.add_argument("--cached-runs", type=int, default=1, help="cached runs after the cold one")
-    ap.add_argument("--code-dir", type=Path, default=ROOT,
-                    help="checkout whose analysis/ is measured (default: this one)")
+    ap.add_argument("--cached-runs", type=int, default=1, help="cached runs per arm after the cold ones")
+    ap.add_argument("--arm", action="append", default=[], metavar="NAME=DIR",
+                    help="an arm: the analysis/ of checkout DIR (repeatable; default: this checkout). "
+                    "Every arm's cold run comes first, then the cached runs alternate between the arms, "
+                    "so each pair runs under the same load")
     ap.add_argument("--compile-cache", type=Path, default=ROOT / ".cache" / "pytensor",
                     help="PyTensor compile cache (base_compiledir) the runs use")
     ap.add_argument("--fresh-compile-cache", action="store_true",
                     help="also start PyTensor's compile cache empty (closest to a fresh clone)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "report.json")
     a = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="tgap-bench-") as tmp:
-        tmp = Path(tmp)
-        snap = tmp / "snapshot"
-        shutil.copytree(Path(a.code_dir) / "analysis", snap / "analysis",
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copytree(ROOT / "data" / "raw", snap / "data" / "raw")
-        env = dict(os.environ, TGAP_CACHE_DIR=str(tmp / "cache"), MPLBACKEND="Agg", PYTHONPATH=str(snap))
-        if not a.fresh_compile_cache:
-            env["PYTENSOR_FLAGS"] = f"base_compiledir={a.compile_cache}"
-        args = [str(PYTHON), "-m", "analysis.cli", "report", "--scenario", a.scenario,
-                "--out", str(tmp / "report"), "--forensics-out", str(tmp / "forensics"),
-                "--godt-dir", str(GODT)]
-        if a.quick:
-            args.append("--quick")
-        cold_s, cold_out, load = run(args, env, snap)
-        cold = json.loads((tmp / "report" / "manifest.json").read_text(encoding="utf-8"))
-        cold_rec = _record(cold_s, cold, load)
-        cached_recs, cached = [], None
-        for _ in range(a.cached_runs):
-            s, _out, load = run(args, env, snap)
-            cached = json.loads((tmp / "report" / "manifest.json").read_text(encoding="utf-8"))
-            cached_recs.append(_record(s, cached, load))
-    git = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=a.code_dir, capture_output=True,
-                         text=True).stdout.strip()
-    walls = [r["wall_s"] for r in cached_recs]
-    result = {
-        "scenario": a.scenario, "quick": a.quick, "fresh_compile_cache": a.fresh_compile_cache,
-        "code_dir": str(a.code_dir), "sampler": cold["sampler"],
-        "cold": cold_rec,
-        "cached": cached_recs[-1] if cached_recs else None,
-        "cached_runs": cached_recs,
-        "cached_wall_s": {"min": min(walls), "median": sorted(walls)[len(walls) // 2], "max": max(walls)}
-        if walls else None,
-        "cached_over_cold": round(min(walls) / cold_s, 3) if walls else None,
-        "same_fit_key": bool(cached) and cold["fit_key"] == cached["fit_key"],
-        "headline_cold": cold_out.strip().splitlines()[-5:],
-        "code_version": git,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "load_avg_at_end": _load()},
-    }
+    arms = dict(x.split("=", 1) for x in a.arm) if a.arm else {"this": str(ROOT)}
+    result = {"scenario": a.scenario, "quick": a.quick, "fresh_compile_cache": a.fresh_compile_cache,
+              "cached_runs_per_arm": a.cached_runs, "arms": {}}
+    with tempfile.TemporaryDirectory(prefix="tgap-bench-") as top:
+        setups = {}
+        for name, code_dir in arms.items():
+            tmp = Path(top) / name
+            snap = tmp / "snapshot"
+            shutil.copytree(Path(code_dir) / "analysis", snap / "analysis",
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(ROOT / "data" / "raw", snap / "data" / "raw")
+            env = dict(os.environ, TGAP_CACHE_DIR=str(tmp / "cache"), MPLBACKEND="Agg", PYTHONPATH=str(snap))
+            if not a.fresh_compile_cache:
+                env["PYTENSOR_FLAGS"] = f"base_compiledir={a.compile_cache}"
+            git = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=code_dir, capture_output=True,
+                                 text=True).stdout.strip()
+            setups[name] = (tmp, snap, env)
+            result["arms"][name] = {"code_dir": str(code_dir), "code_version": git or None, "cached_runs": []}
+        for name, (tmp, snap, env) in setups.items():  # cold runs first, one after another
+            s, out, load = run(_arm_args(a, tmp), env, snap)
+            m = json.loads((tmp / "report" / "manifest.json").read_text(encoding="utf-8"))
+            result["arms"][name] |= {"sampler": m["sampler"], "fit_key": m["fit_key"], "cold": _record(s, m, load),
+                                     "headline_cold": out.strip().splitlines()[-5:]}
+            print(f"{name}: cold {s:.1f} s", file=sys.stderr, flush=True)
+        for i in range(a.cached_runs):  # then cached runs, alternating between the arms
+            for name, (tmp, snap, env) in setups.items():
+                s, _out, load = run(_arm_args(a, tmp), env, snap)
+                m = json.loads((tmp / "report" / "manifest.json").read_text(encoding="utf-8"))
+                rec = _record(s, m, load)
+                rec["same_fit_key"] = m["fit_key"] == result["arms"][name]["fit_key"]
+                result["arms"][name]["cached_runs"].append(rec)
+                print(f"{name}: cached run {i + 1} {s:.1f} s (load {load})", file=sys.stderr, flush=True)
+    for arm in result["arms"].values():
+        walls = sorted(r["wall_s"] for r in arm["cached_runs"])
+        if walls:
+            arm["cached_wall_s"] = {"min": walls[0], "median": walls[len(walls) // 2], "max": walls[-1]}
+            arm["cached_over_cold"] = round(walls[0] / arm["cold"]["wall_s"], 3)
+    result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_end": _load()}
     a.out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = a.out.with_suffix(".json.tmp")
     tmp_out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp_out, a.out)
-    print(json.dumps({k: result[k] for k in ("cached_wall_s", "cached_over_cold")}
-                     | {"cold_wall_s": cold_rec["wall_s"],
-                        "cached": [{k: r[k] for k in ("wall_s", "phases_s", "load_avg_before")}
-                                   for r in cached_recs]}, indent=2))
+    print(json.dumps({name: {"cold_wall_s": arm["cold"]["wall_s"], "cached_wall_s": arm.get("cached_wall_s"),
+                             "cached": [{k: r[k] for k in ("wall_s", "phases_s", "load_avg_before")}
+                                        for r in arm["cached_runs"]]}
+                      for name, arm in result["arms"].items()}, indent=2))
 
 
 if __name__ == "__main__":

@@ -130,6 +130,11 @@ def test_key_covers_exactly_the_inputs():
     ds2["a"][1, 2] = -1.0
     assert k1 != chart_cache.chart_key(charts.plot_trace, (ds2, "s"), {}, "")
     assert k1 == chart_cache.chart_key(charts.plot_trace, (ds.copy(deep=True), "s"), {}, "")
+    # the plotting code: the function's module and the tgap modules it names (criticism's 0.7 line)
+    from analysis.report import criticism_section
+
+    files = {Path(f).relative_to(ROOT).as_posix() for f in chart_cache.code_files(criticism_section.plot_criticism)}
+    assert {"analysis/report/criticism_section.py", "analysis/model/criticism.py", "analysis/style.py"} <= files
     with pytest.raises(TypeError, match="cannot hash"):
         chart_cache.chart_key(charts.plot_trace, (object(), "s"), {}, "")
 

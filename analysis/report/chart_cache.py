@@ -1,8 +1,9 @@
 """Charts re-rendered only when what they are drawn from changed.
 
 Every report chart goes through :func:`render`: it hashes exactly what the chart is drawn from
-(the arguments passed to the plotting function, its source file and name, the house style's
-source, this module's source, the run-status watermark, the PNG dpi and the versions of
+(the arguments passed to the plotting function, its name and source files (``code_files``: its
+module's and those of the tgap modules that module refers to), the house style's source, this
+module's source, the run-status watermark, the PNG dpi and the versions of
 matplotlib, ArviZ and NumPy, and matplotlib's settings after ``style.apply()``), and when an entry
 of that hash is in the chart cache (``analysis.runtime.CACHE_DIR / "charts"``), writes its PNG and
 SVG bytes instead of drawing the figure again. Rendering is deterministic (no dates in the files,
@@ -120,15 +121,35 @@ def _environment() -> str:
                        "dpi": style.PNG_DPI, "rc": rc}, sort_keys=True)
 
 
+def code_files(fn: Callable) -> list[str]:
+    """The source files ``fn``'s output depends on, as far as can be told: its own module's, and
+    those of the tgap modules its module refers to by name (``from analysis.model import criticism``
+    → analysis/model/criticism.py; one level, not their imports in turn)."""
+    import types
+
+    code = inspect.unwrap(fn)
+    files = [inspect.getsourcefile(code)]
+    for v in getattr(code, "__globals__", {}).values():
+        if isinstance(v, types.ModuleType) and v.__name__.startswith("analysis.") and getattr(v, "__file__", None):
+            files.append(v.__file__)
+    return sorted({f for f in files if f})
+
+
+def code_identity(h, fn: Callable) -> None:
+    """Feed ``fn``'s name and the sha256 of each of its ``code_files`` into ``h``."""
+    code = inspect.unwrap(fn)
+    for path in code_files(fn):
+        h.update(Path(path).name.encode())
+        h.update(hashlib.sha256(_source(path)).digest())
+    h.update(f"{code.__module__}.{code.__qualname__};".encode())
+
+
 def chart_key(fn: Callable, args: tuple, kwargs: dict, label: str) -> str:
     """The hash of everything the chart ``fn(*args, **kwargs)`` (watermarked ``label``) is drawn from."""
     h = hashlib.sha256()
-    code = inspect.unwrap(fn)
-    for path in (inspect.getsourcefile(code), style.__file__, __file__):
-        if path is not None:  # a function without a source file is named by module and qualname
-            h.update(Path(path).name.encode())
-            h.update(hashlib.sha256(_source(path)).digest())
-    h.update(f"{code.__module__}.{code.__qualname__};".encode())
+    code_identity(h, fn)
+    for path in (style.__file__, __file__):
+        h.update(hashlib.sha256(_source(path)).digest())
     h.update(_environment().encode())
     _update(h, label)
     _update(h, list(args))

@@ -13,7 +13,6 @@ without a cache entry (``--no-cache``) is always computed.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import pickle
 from collections.abc import Callable
@@ -21,18 +20,15 @@ from importlib.metadata import version
 from pathlib import Path
 
 from analysis.io import atomic_write_bytes, atomic_write_json
-from analysis.report.chart_cache import _source, _update
+from analysis.report.chart_cache import _update, code_identity
 
-LIBRARIES = ("numpy", "pandas", "xarray", "arviz", "scipy")
+LIBRARIES = ("numpy", "pandas", "xarray", "arviz", "scipy", "plotly")
 
 
 def _key(result, fn: Callable, args: tuple, kwargs: dict) -> str:
     h = hashlib.sha256()
-    code = inspect.unwrap(fn)
-    path = inspect.getsourcefile(code)
-    if path is not None:
-        h.update(hashlib.sha256(_source(path)).digest())
-    h.update(f"{code.__module__}.{code.__qualname__};fit:{result.key};".encode())
+    code_identity(h, fn)
+    h.update(f"fit:{result.key};".encode())
     h.update(json.dumps({lib: version(lib) for lib in LIBRARIES}, sort_keys=True).encode())
     fit_objects = [result, result.idata, result.evidence, result.scenario]
 

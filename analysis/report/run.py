@@ -471,9 +471,9 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
          "Every parameter, yearly gap and period sum against the gate's limits.",
          charts.plot_diagnostics, (diag, limits, name), {}),
         ("diagnostics", "trace", "Trace plots", "Scalar parameters, one colour per chain.",
-         charts.plot_trace, (charts.trace_dataset(idata), name), {}),
+         charts.plot_trace, (once(charts.trace_dataset, idata), name), {}),
         ("diagnostics", "rank", "Rank plots", "Scalar parameters and period sums of the gap; flat = chains agree.",
-         charts.plot_rank, (charts.rank_dataset(idata, periods), periods, name), {}),
+         charts.plot_rank, (once(charts.rank_dataset, idata, periods), periods, name), {}),
     ]
     reused = []
     for section, key, title, caption, fn, args, kwargs in plans:
@@ -484,11 +484,7 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
                                      {"PNG": f"figures/{key}.png", "SVG": f"figures/{key}.svg"}))
 
     with steps.step("interactive charts"):
-        inter = interactive.html_divs([
-            ("main", "Transplant volume vs declared sources",
-             interactive.volume_vs_declared(declared, vol_obs, name, publishers, status.label)),
-            ("gap_by_year", "Gap by year", interactive.gap_by_year(gby, name, status.label)),
-        ])
+        inter = once(interactive.report_divs, declared, vol_obs, gby, name, publishers, status.label)
     if forensics is not None and forensics.available:  # forensic charts beside the others, in figures/
         present = [(png, cap) for png, cap in forensics.charts if Path(png).is_file()]
         for png, _ in present:
