@@ -7,14 +7,16 @@ Tables are plain DataFrames (one row per year, period or quantity).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 import xarray as xr
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
 from analysis import style
+
+if TYPE_CHECKING:  # matplotlib's figure machinery is imported where a chart is drawn: a cached
+    from matplotlib.figure import Figure  # report reuses every chart and draws none
 
 QS = {"q05": 0.05, "q25": 0.25, "median": 0.5, "q75": 0.75, "q95": 0.95}
 COMPONENTS = {"prisoners": "prisoner_organs_declared", "donors": "donor_organs", "living": "living"}
@@ -39,6 +41,8 @@ def quantile_columns(prefix: str, draws: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _new_figure(figsize) -> Figure:
+    from matplotlib.figure import Figure
+
     style.apply()
     return Figure(figsize=figsize)
 
@@ -191,6 +195,8 @@ def plot_main(table: pd.DataFrame, scenario: str, observations: pd.DataFrame | N
 
 
 def _overlay_observations(ax, obs: pd.DataFrame, top: float) -> list[str]:
+    from matplotlib.lines import Line2D
+
     handles, kinds_seen, colours_seen = [], set(), set()
     above = []
     for r in obs.itertuples():
@@ -296,6 +302,9 @@ def plot_predictive_target(table: pd.DataFrame, target: str, scenario: str,
     x = (mid-)year of the figure; a figure's predictive interval is the vertical bar behind it.
     Colour = source group; triangle up = lower bound, down = upper bound; a line = a range.
     """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     t = table[table["target"] == target].sort_values(["year", "series", "obs_id"]).reset_index(drop=True)
     fig = _new_figure((10, 4.4))
     ax = fig.add_subplot()
