@@ -32,8 +32,9 @@ from analysis import style
 from analysis.io import atomic_write_bytes, atomic_write_json, commit_files, temp_path_beside
 
 FORMATS = ("png", "svg")
-KEEP_ENTRIES = 400
-"""Entries kept after a store (the least recently used beyond this are removed)."""
+KEEP_ENTRIES = 200
+"""Entries kept after a store (the least recently used beyond this are removed): ~15 reports of
+13 charts, ~0.4 MB per entry (PNG at 200 dpi and SVG)."""
 DIR: Path | None = None
 """Where the entries go when set (tests); else ``analysis.runtime.CACHE_DIR / "charts"``."""
 _SOURCES: dict[str, bytes] = {}  # path -> file bytes, read once per process
