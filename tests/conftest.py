@@ -97,10 +97,12 @@ def quick_report(tmp_path_factory):
 
     import analysis.model.fit as fit
     from analysis.cli import app
+    from analysis.report import chart_cache
 
     base = tmp_path_factory.mktemp("quick_report")
     mp = pytest.MonkeyPatch()
     mp.setattr(fit, "CACHE_DIR", base / "cache")
+    mp.setattr(chart_cache, "DIR", base / "cache" / "charts")  # the session's charts, not the project's
     # the fit key hashes the package's code: freeze it for the session, so that edits made to the
     # checkout while the tests run do not turn the cached-run tests into refits
     code = fit.code_hash()

@@ -324,3 +324,45 @@ def test_unknown_leave_out_group_exits_2_before_any_fit(tmp_path):
     assert res.exit_code == 2, res.stdout + res.stderr
     assert "no_such_origin" in res.stderr and "allowed:" in res.stderr and "dui_hua" in res.stderr
     assert "report: scenario" not in res.stdout and not out.exists()
+
+
+@pytest.mark.slow
+def test_rerun_reuses_charts_and_tables_byte_for_byte(quick_report):
+    """Charts drawn afresh and charts read from the chart cache give the same bytes (and the same
+    sha256 in the manifest); a damaged cache entry is drawn again; the fit's tables come from beside
+    the cached fit."""
+    from analysis.report import chart_cache
+
+    assert quick_report.result.exit_code == 0
+    out = quick_report.out
+    args = quick_report.args + ["--no-forensics"]
+    shutil.rmtree(chart_cache.cache_dir(), ignore_errors=True)  # every chart drawn again
+
+    def run():
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0, res.stdout + res.stderr
+        m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        drawn = sorted(f[len("figures/"):-4] for f in m["report"]["files"]
+                       if f.startswith("figures/") and f.endswith(".svg"))
+        figs = {f: (out / f).read_bytes() for f in m["report"]["files"] if f.startswith("figures/")}
+        return m, drawn, figs
+
+    m1, charts1, figs1 = run()
+    assert m1["timings"]["charts_from_cache"] == [] and set(CHARTS) <= set(charts1)
+    m2, charts2, figs2 = run()
+    assert sorted(m2["timings"]["charts_from_cache"]) == charts1 == charts2
+    assert figs2 == figs1  # reused == drawn, byte for byte
+    assert {f: m2["report"]["files"][f] for f in figs2} == {f: m1["report"]["files"][f] for f in figs1}
+    for f in figs2:
+        assert sha256_file(out / f) == m2["report"]["files"][f], f
+    assert {"summarize_fit", "declared_sources_table", "diagnostics_table",
+            "predictive_table"} <= set(m2["timings"]["tables_from_cache"])
+    # a damaged entry (the main chart's PNG truncated) is drawn again, the others reused
+    meta = next(p for p in chart_cache.cache_dir().glob("*.json")
+                if json.loads(p.read_text(encoding="utf-8"))["chart"] == "main")
+    png = meta.with_suffix(".png")
+    png.write_bytes(png.read_bytes()[:1000])
+    m3, _, figs3 = run()
+    assert "main" not in m3["timings"]["charts_from_cache"]
+    assert sorted(m3["timings"]["charts_from_cache"] + ["main"]) == charts1
+    assert figs3 == figs1

@@ -101,8 +101,110 @@ def verify(path: Path) -> str | None:
     return None
 
 
-def load(path: Path):
-    """(idata, None) for a verified, readable entry; else (None, reason). Never raises."""
+class DrawGroups:
+    """A cached ``idata.nc`` read with xarray alone: its groups as Datasets, as InferenceData shows
+    them to code that only reads draws (``idata.posterior``, ``idata["posterior"]``, ``groups()``,
+    ``attrs``). Importing ArviZ brings its plotting stack, SciPy's statistics and numba (seconds per
+    process); a cached report needs none of them. The file's bytes are held in memory (the bytes
+    whose sha256 was checked) and each group is parsed on first use: a report whose tables and
+    charts all come from their caches parses none. Any other attribute is looked up on the ArviZ
+    object, made once on first use (``to_inference_data``)."""
+
+    def __init__(self, data: bytes, names: list[str], attrs: dict):
+        self._data = data
+        self._names = list(names)
+        self._groups: dict = {}
+        self.attrs = dict(attrs)
+        self._idata = None
+
+    def groups(self) -> list[str]:
+        return list(self._names)
+
+    def _group(self, name: str):
+        if name not in self._groups:
+            import io
+
+            import xarray as xr
+
+            with xr.open_dataset(io.BytesIO(self._data), group=f"/{name}", engine="h5netcdf") as ds:
+                self._groups[name] = ds.load()
+        return self._groups[name]
+
+    def __getitem__(self, group: str):
+        if group not in self._names:
+            raise KeyError(group)
+        return self._group(group)
+
+    def __contains__(self, group: str) -> bool:
+        return group in self._names
+
+    def to_inference_data(self):
+        if self._idata is None:
+            import arviz as az
+
+            self._idata = az.InferenceData(attrs=self.attrs, **{g: self._group(g) for g in self._names})
+        return self._idata
+
+    def __getattr__(self, name: str):
+        names = self.__dict__.get("_names")
+        if names is None or name.startswith("_"):
+            raise AttributeError(name)
+        if name in names:
+            return self._group(name)
+        return getattr(self.to_inference_data(), name)
+
+
+def _read_groups(data: bytes) -> DrawGroups:
+    """The group names and root attrs of an InferenceData netCDF file's bytes (as ``az.from_netcdf``
+    reads them); the groups themselves are parsed on first use."""
+    import io
+
+    import h5netcdf
+    import xarray as xr
+
+    with h5netcdf.File(io.BytesIO(data), mode="r") as fh:
+        names = list(fh.groups)
+    with xr.open_dataset(io.BytesIO(data), group="/", engine="h5netcdf") as root:
+        attrs = dict(root.attrs)
+    return DrawGroups(data, names, attrs)
+
+
+def _verified_bytes(path: Path) -> tuple[bytes | None, str | None]:
+    """The file's bytes when they match its checksum file (size and sha256), else (None, reason)."""
+    import hashlib
+
+    problem = verify(path) if not path.is_file() else None
+    if problem:
+        return None, problem
+    try:
+        recorded = json.loads(checksum_path(path).read_text(encoding="utf-8"))
+        sha, size = recorded["sha256"], int(recorded["bytes"])
+    except FileNotFoundError:
+        return None, "no checksum beside it (written by an older tgap or an interrupted run)"
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, "its checksum file is unreadable"
+    data = path.read_bytes()
+    if len(data) != size:
+        return None, f"size {len(data):,} bytes, {size:,} when saved (truncated or replaced)"
+    if hashlib.sha256(data).hexdigest() != sha:
+        return None, "sha256 differs from the one saved with it (the file was modified)"
+    return data, None
+
+
+def load(path: Path, light: bool = False):
+    """(idata, None) for a verified, readable entry; else (None, reason). Never raises.
+
+    ``light``: a :class:`DrawGroups` (xarray only, groups parsed on first use from the verified
+    bytes) instead of an ArviZ InferenceData."""
+    path = Path(path)
+    if light:
+        try:
+            data, problem = _verified_bytes(path)
+            if problem:
+                return None, problem
+            return _read_groups(data), None
+        except Exception as exc:  # noqa: BLE001 - any reader failure means: refit
+            return None, f"unreadable ({type(exc).__name__}: {exc})"
     problem = verify(path)
     if problem:
         return None, problem

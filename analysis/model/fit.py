@@ -269,8 +269,12 @@ def _sample(entry: dict, inputs: dict, settings: SamplerSettings, progressbar: b
 
 
 def run_fit(obs: pd.DataFrame, scenario: Scenario, settings: SamplerSettings,
-            use_cache: bool = True, progressbar: bool = False, cache_dir: Path | None = None) -> FitResult:
-    """Fit (or load from cache) and return the InferenceData with provenance in attrs."""
+            use_cache: bool = True, progressbar: bool = False, cache_dir: Path | None = None,
+            light: bool = False) -> FitResult:
+    """Fit (or load from cache) and return the InferenceData with provenance in attrs.
+
+    ``light``: a fit loaded from the cache comes as ``cache.DrawGroups`` (xarray only, no ArviZ
+    import), for callers that only read draws (``tgap report``)."""
     from analysis.model.coverage import check_coverage
     from analysis.model.evidence import build_evidence
 
@@ -283,7 +287,7 @@ def run_fit(obs: pd.DataFrame, scenario: Scenario, settings: SamplerSettings,
         cache.sweep(cache_path.parent.parent)  # temp files of fits killed while saving
     if use_cache and cache_path.exists():
         t0 = time.perf_counter()
-        idata, problem = cache.load(cache_path)  # sha256-verified; None when it must not be used
+        idata, problem = cache.load(cache_path, light)  # sha256-verified; None when it must not be used
         if idata is not None:
             check_attrs(dict(idata.attrs), attrs, cache_path)
             return FitResult(idata, evidence, scenario, settings, key, True,

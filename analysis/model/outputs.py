@@ -65,11 +65,12 @@ def _csv_text(frame) -> str:
     return csv_text(out)
 
 
-def write_fit_outputs(result: FitResult, out_dir: Path, inputs: dict) -> dict:
-    """Write everything for one fit into out_dir; return the manifest."""
+def write_fit_outputs(result: FitResult, out_dir: Path, inputs: dict, summary: dict | None = None) -> dict:
+    """Write everything for one fit into out_dir; return the manifest. ``summary``: the fit's
+    ``summarize_fit``, when the caller has it already (a cached report reads it back)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary = summarize_fit(result)
+    summary = summarize_fit(result) if summary is None else summary
     ev = result.evidence
     manifest = {
         "tgap_version": __version__,

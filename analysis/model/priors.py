@@ -10,13 +10,19 @@ too (``<prior>__value``), so sweeping a fixed assumption needs no recompilation 
 from __future__ import annotations
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
-_DISTS = {
-    "Normal": pm.Normal, "LogNormal": pm.LogNormal, "HalfNormal": pm.HalfNormal,
-    "Beta": pm.Beta, "Gamma": pm.Gamma, "Uniform": pm.Uniform,
-}
+# PyMC is imported where a distribution is made, not here: the data-value helpers below
+# (prior_inputs, vector_prior_inputs) serve code that never builds a model (a cached report)
+_FAMILIES = ("Normal", "LogNormal", "HalfNormal", "Beta", "Gamma", "Uniform")
+
+
+def _dist(family: str):
+    """The PyMC distribution class of a prior family."""
+    import pymc as pm
+
+    if family not in _FAMILIES:
+        raise KeyError(family)
+    return getattr(pm, family)
 
 
 def _param_names(spec: dict) -> list[str]:
@@ -32,14 +38,14 @@ def prior(name: str, spec: dict, data: dict, **kwargs):
     """A named random variable, or the data value itself for ``dist = "Fixed"``."""
     if spec["dist"] == "Fixed":
         return data[f"{name}__value"]
-    return _DISTS[spec["dist"]](name, **{k: data[f"{name}__{k}"] for k in _param_names(spec)}, **kwargs)
+    return _dist(spec["dist"])(name, **{k: data[f"{name}__{k}"] for k in _param_names(spec)}, **kwargs)
 
 
 def prior_dist(name: str, spec: dict, data: dict, key: str):
     """An unnamed distribution (e.g. a random walk's initial value); parameters from ``data``."""
     if spec["dist"] == "Fixed":
         raise ValueError(f"{key}: a Fixed value is not allowed here")
-    return _DISTS[spec["dist"]].dist(**{k: data[f"{name}__{k}"] for k in _param_names(spec)})
+    return _dist(spec["dist"]).dist(**{k: data[f"{name}__{k}"] for k in _param_names(spec)})
 
 
 def _groups(specs: list[dict]) -> dict[str, list[int]]:
@@ -72,10 +78,12 @@ def vector_prior(name: str, specs: list[dict], data: dict):
             parts.append(data[f"{var}__value"])
         else:
             params = {k: data[f"{var}__{k}"] for k in _param_names(specs[idx[0]])}
-            parts.append(_DISTS[dist](var, **params, shape=len(idx)))
+            parts.append(_dist(dist)(var, **params, shape=len(idx)))
         for j, i in enumerate(idx):
             index[i] = offset + j
         offset += len(idx)
+    import pytensor.tensor as pt
+
     flat = pt.concatenate(parts) if len(parts) > 1 else parts[0]
     return flat[index]
 

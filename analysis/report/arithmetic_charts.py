@@ -3,17 +3,22 @@ to supply the volume against the estimated executions, and the capacity gap."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from analysis import style
+
+if TYPE_CHECKING:  # imported where a chart is drawn (a cached report draws none)
+    from matplotlib.figure import Figure
 
 NOTE = ("Source: tgap fit of the cited figures in data/raw (posterior draws); published points: "
         "execution estimates and recorded minimums that entered the model (Dui Hua, Amnesty and others).")
 
 
 def _thousands(ax) -> None:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
@@ -23,6 +28,9 @@ def plot_executions_required(table: pd.DataFrame, scenario: str) -> Figure:
     ceiling c_max and at the posterior yield c_t (median, 90% interval), beside the estimated
     executions; published estimates as points (range as a bar), recorded minimums as triangles.
     Years in which prisoners are a declared source only."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     style.apply()
     t = table[table["prisoners_declared"].astype(str).str.lower().isin(["true", "yes", "1"])]
     fig = Figure(figsize=(10, 5.4))
@@ -55,6 +63,8 @@ def plot_executions_required(table: pd.DataFrame, scenario: str) -> Figure:
 
 def plot_capacity_gap(table: pd.DataFrame, scenario: str) -> Figure:
     """Organs the declared sources could not have supplied even at their maximum, by year."""
+    from matplotlib.figure import Figure
+
     style.apply()
     fig = Figure(figsize=(10, 4.2))
     ax = fig.subplots()

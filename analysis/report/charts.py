@@ -7,14 +7,16 @@ Tables are plain DataFrames (one row per year, period or quantity).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 import xarray as xr
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
 from analysis import style
+
+if TYPE_CHECKING:  # matplotlib's figure machinery is imported where a chart is drawn: a cached
+    from matplotlib.figure import Figure  # report reuses every chart and draws none
 
 QS = {"q05": 0.05, "q25": 0.25, "median": 0.5, "q75": 0.75, "q95": 0.95}
 COMPONENTS = {"prisoners": "prisoner_organs_declared", "donors": "donor_organs", "living": "living"}
@@ -39,6 +41,8 @@ def quantile_columns(prefix: str, draws: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _new_figure(figsize) -> Figure:
+    from matplotlib.figure import Figure
+
     style.apply()
     return Figure(figsize=figsize)
 
@@ -191,6 +195,8 @@ def plot_main(table: pd.DataFrame, scenario: str, observations: pd.DataFrame | N
 
 
 def _overlay_observations(ax, obs: pd.DataFrame, top: float) -> list[str]:
+    from matplotlib.lines import Line2D
+
     handles, kinds_seen, colours_seen = [], set(), set()
     above = []
     for r in obs.itertuples():
@@ -296,6 +302,9 @@ def plot_predictive_target(table: pd.DataFrame, target: str, scenario: str,
     x = (mid-)year of the figure; a figure's predictive interval is the vertical bar behind it.
     Colour = source group; triangle up = lower bound, down = upper bound; a line = a range.
     """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     t = table[table["target"] == target].sort_values(["year", "series", "obs_id"]).reset_index(drop=True)
     fig = _new_figure((10, 4.4))
     ax = fig.add_subplot()
@@ -342,14 +351,33 @@ def plot_predictive_target(table: pd.DataFrame, target: str, scenario: str,
     return fig
 
 
+def trace_dataset(idata) -> xr.Dataset:
+    """What the trace plots are drawn from: the scalar parameters' posterior draws."""
+    post = idata.posterior
+    return xr.Dataset({v: post[v] for v in SCALARS if v in post})
+
+
+def rank_dataset(idata, periods: list[tuple[int, int]]) -> xr.Dataset:
+    """What the rank plots are drawn from: the scalar parameters and the gap's period sums, per draw."""
+    from analysis.model.summarize import period_draws
+
+    ds = trace_dataset(idata)
+    per = period_draws(idata, periods)
+    for label in per["period"].values:
+        ds[f"gap {label}"] = per.sel(period=label, drop=True)
+    return ds
+
+
 def plot_trace(idata, scenario: str, var_names: list[str] | None = None) -> Figure:
-    """Trace plots (density and draws per chain) of the scalar parameters."""
+    """Trace plots (density and draws per chain) of the scalar parameters (``idata``: an
+    InferenceData or the Dataset of ``trace_dataset``)."""
     import arviz as az
 
-    names = var_names or [v for v in SCALARS if v in idata.posterior]
+    post = getattr(idata, "posterior", idata)
+    names = var_names or [v for v in SCALARS if v in post]
     fig = _new_figure((10, 1.5 * len(names) + 1))
     axes = fig.subplots(len(names), 2, squeeze=False)
-    az.plot_trace(idata, var_names=names, axes=axes, compact=False, chain_prop={"color": style.CYCLE[:4]})
+    az.plot_trace(post, var_names=names, axes=axes, compact=False, chain_prop={"color": style.CYCLE[:4]})
     for row in axes:
         for a in row:
             a.title.set_fontsize(8)
@@ -360,16 +388,11 @@ def plot_trace(idata, scenario: str, var_names: list[str] | None = None) -> Figu
 
 
 def plot_rank(idata, periods: list[tuple[int, int]], scenario: str) -> Figure:
-    """Rank plots of the scalar parameters and the period sums of the gap (uniform when chains agree)."""
+    """Rank plots of the scalar parameters and the period sums of the gap (uniform when chains agree).
+    ``idata``: an InferenceData, or the Dataset of ``rank_dataset`` (then ``periods`` is not used)."""
     import arviz as az
 
-    from analysis.model.summarize import period_draws
-
-    post = idata.posterior
-    ds = xr.Dataset({v: post[v] for v in SCALARS if v in post})
-    per = period_draws(idata, periods)
-    for label in per["period"].values:
-        ds[f"gap {label}"] = per.sel(period=label, drop=True)
+    ds = rank_dataset(idata, periods) if hasattr(idata, "posterior") else idata
     names = list(ds.data_vars)
     ncols = 3
     nrows = int(np.ceil(len(names) / ncols))

@@ -82,7 +82,8 @@ def report(
                f"+ {settings.draws} draws, seed {settings.seed})")
     t1 = time.perf_counter()
     try:
-        result = run_fit(obs, sc, settings, use_cache=not no_cache, progressbar=sys.stderr.isatty())
+        result = run_fit(obs, sc, settings, use_cache=not no_cache, progressbar=sys.stderr.isatty(),
+                         light=True)  # a cached fit read with xarray alone (no ArviZ import)
     except CacheMismatch as exc:
         _err(str(exc))
         raise typer.Exit(cli.EXIT_CACHE) from None

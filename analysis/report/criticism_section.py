@@ -4,12 +4,16 @@ and worst-fitting claims (analysis.model.criticism) and leave-one-origin-out
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from analysis import style
 from analysis.model import criticism
+
+if TYPE_CHECKING:  # imported where the chart is drawn (a cached report draws none)
+    from matplotlib.figure import Figure
 
 CLAIM_HEADERS = {"obs_id": "claim (row)", "source_id": "source", "origin": "origin (producer)",
                  "series": "series", "class": "evidence class", "year": "from", "year_end": "to",
@@ -24,6 +28,8 @@ LEAVE_OUT_HEADERS = {"left_out": "left out", "rows_left_out": "rows", "period": 
 def plot_criticism(loo: pd.DataFrame, scenario: str) -> Figure:
     """Left: LOO-PIT histogram of the point figures against the uniform expectation. Right:
     Pareto k per claim (rows in LOO), the 0.7 line marking claims the fit leans on alone."""
+    from matplotlib.figure import Figure
+
     style.apply()
     fig = Figure(figsize=(10, 4.2))
     ax1, ax2 = fig.subplots(1, 2)

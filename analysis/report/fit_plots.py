@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -35,6 +34,8 @@ def predictive_table(idata, evidence, group: str = "posterior_predictive") -> pd
 
 def plot_predictive(table: pd.DataFrame, title: str):
     """Observed figures against predictive 90% intervals, one panel per target."""
+    import matplotlib.pyplot as plt  # here, not at the top: the report needs only predictive_table
+
     style.apply()
     targets = [t for t in ["volume", "executions", "donors", "living", "shares"] if t in set(table["target"])]
     fig, axes = plt.subplots(len(targets), 1, figsize=(10, 2.4 * len(targets)), squeeze=False)
@@ -64,6 +65,8 @@ def plot_predictive(table: pd.DataFrame, title: str):
 
 def plot_gap(gap_by_year: pd.DataFrame, scenario: str, ax=None):
     """Gap by year with 50% and 90% intervals, and P(gap > 0) on a second axis."""
+    import matplotlib.pyplot as plt
+
     style.apply()
     ax = ax or plt.subplots(figsize=(9, 4))[1]
     g = gap_by_year
@@ -85,6 +88,8 @@ def plot_gap(gap_by_year: pd.DataFrame, scenario: str, ax=None):
 
 def plot_volume_supply(gap_by_year: pd.DataFrame, scenario: str, ax=None):
     """Volume band against declared supply, stacked by source (posterior means)."""
+    import matplotlib.pyplot as plt
+
     style.apply()
     ax = ax or plt.subplots(figsize=(9, 4))[1]
     g = gap_by_year

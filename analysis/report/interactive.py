@@ -98,3 +98,13 @@ def html_divs(figures: list[tuple[str, str, object]]) -> list[tuple[str, str, st
         div = fig.to_html(full_html=False, include_plotlyjs=(i == 0), div_id=f"plotly-{key}", config=CONFIG)
         out.append((key, title, div))
     return out
+
+
+def report_divs(declared: pd.DataFrame, observations: pd.DataFrame | None, gby: pd.DataFrame, scenario: str,
+                publishers: dict[str, str] | None, status_label: str) -> list[tuple[str, str, str]]:
+    """The report's interactive charts (volume vs declared sources, gap by year) as ``html_divs``."""
+    return html_divs([
+        ("main", "Transplant volume vs declared sources",
+         volume_vs_declared(declared, observations, scenario, publishers, status_label)),
+        ("gap_by_year", "Gap by year", gap_by_year(gby, scenario, status_label)),
+    ])

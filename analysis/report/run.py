@@ -29,16 +29,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import style
 from analysis.io import MANIFEST, csv_text, finish_file, remove_leftovers, sha256_file, staging_dir
 from analysis.model.fit import FitResult
 from analysis.scenarios.spec import ERROR_OVERRIDE_KEYS, ERROR_PARTS, TARGETS, as_prior
 from analysis.report import (
     arithmetic_charts,
+    chart_cache,
     charts,
     criticism_section,
     fit_plots,
     interactive,
+    memo,
     statements,
 )
 from analysis.report.forensics_section import ForensicsSection
@@ -379,12 +380,20 @@ def _copy_inputs(staging: Path, derived_dir: Path | None, bench: Path | None) ->
 
 def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_manifest, timings, steps,
            t_start, derived_dir=None, benchmarks_dir=None, leave_out=None) -> dict:
-    from analysis.model.outputs import write_fit_outputs
+    from analysis.model.outputs import summarize_fit, write_fit_outputs
 
     sc, idata, ev = result.scenario, result.idata, result.evidence
     name = sc.name
+    memo_hits = []
+
+    def once(fn, *args):  # computed once per fit, then read from beside the cached fit (memo)
+        value, hit = memo.cached(result, fn, *args)
+        if hit:
+            memo_hits.append(fn.__name__)
+        return value
+
     with steps.step("fit outputs"):
-        manifest = write_fit_outputs(result, staging, inputs)
+        manifest = write_fit_outputs(result, staging, inputs, summary=once(summarize_fit, result))
         summary = manifest.pop("summary")
         manifest.pop("files")  # the report's manifest lists every file under report.files
     full_sampler = {k: v for k, v in sc.get("sampler").items() if k != "quick"}
@@ -398,10 +407,10 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
     limits = sc.get("diagnostics")
     tables: dict[str, tuple[pd.DataFrame, str]] = {}
     with steps.step("tables"):
-        declared = charts.declared_sources_table(idata)
-        cumulative = charts.cumulative_gap_table(idata, periods)
-        diag = charts.diagnostics_table(idata, periods, limits)
-        pt = fit_plots.predictive_table(idata, ev, "posterior_predictive")
+        declared = once(charts.declared_sources_table, idata)
+        cumulative = once(charts.cumulative_gap_table, idata, periods)
+        diag = once(charts.diagnostics_table, idata, periods, limits)
+        pt = once(fit_plots.predictive_table, idata, ev, "posterior_predictive")
         by_series = predictive_by_series(pt)
         flags = flags_table(obs, ev, sc)
         reasons = excluded_reasons(ev)
@@ -434,64 +443,61 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
     vol_obs = charts.volume_observations(obs, ev)
     gby = summary["gap_by_year"]
     publishers = publisher_names(sources)
+    # each plan: section, key, title, caption, plotting function and exactly what it is drawn from
+    # (chart_cache hashes those arguments; an unchanged chart is reused byte for byte)
     plans = [
         ("charts", "main", "Transplant volume vs declared sources",
          "Declared sources stacked (posterior medians; whiskers: 90% interval of each running sum), the "
          "volume's median and 90% band, hatched the volume not explained by declared sources (medians), "
          "and the published volume figures by source kind.",
-         lambda: charts.plot_main(declared, name, vol_obs, publishers=publishers)),
+         charts.plot_main, (declared, name, vol_obs), {"publishers": publishers}),
         ("charts", "gap_by_year", "Gap by year",
          "Organs not explained by declared sources per year: median, 50% and 90% intervals; below, the "
          "posterior probability that the gap is positive.",
-         lambda: charts.plot_gap_by_year(gby, name)),
+         charts.plot_gap_by_year, (gby, name), {}),
         ("charts", "gap_by_period", "Cumulative gap by period",
          "The gap summed over each period (median, 50%, 90%, P(gap > 0)) and accumulated year by year.",
-         lambda: charts.plot_periods(summary["gap_by_period"], cumulative, name)),
+         charts.plot_periods, (summary["gap_by_period"], cumulative, name), {}),
         ("charts", "executions_required", "Executions required vs estimated",
          "Executions needed to supply the volume not covered by voluntary and living donors, at the "
          "ceiling on organs per executed person (the most generous reading) and at the posterior "
          "yield (medians, 90% intervals), beside the estimated executions; published estimates as "
          "points (ranges as bars), recorded minimums as triangles. Years with prisoners declared.",
-         lambda: arithmetic_charts.plot_executions_required(summary["executions_required"], name)),
+         arithmetic_charts.plot_executions_required, (summary["executions_required"], name), {}),
         ("charts", "capacity_gap", "Organs not explained even at the declared sources' maximum",
          "max(0, volume − (executions × ceiling + voluntary donors × organs per donor + living)), by "
          "year: median, 50% and 90% intervals.",
-         lambda: arithmetic_charts.plot_capacity_gap(summary["capacity_gap_by_year"], name)),
+         arithmetic_charts.plot_capacity_gap, (summary["capacity_gap_by_year"], name), {}),
     ]
     for target in PREDICTIVE_TARGETS:
         if len(pt) and target in set(pt["target"]):
             plans.append(("predictive", f"predictive_{target}", TARGET_TITLES[target],
                           "Published figures (points, bounds, ranges) against their posterior predictive "
-                          "90% interval.", lambda t=target: charts.plot_predictive_target(pt, t, name, publishers)))
+                          "90% interval.", charts.plot_predictive_target, (pt, target, name, publishers), {}))
     if len(summary["loo"]):
         plans.append(("criticism", "criticism", "LOO-PIT and Pareto k",
                       "Left: leave-one-out PIT of each published point figure (uniform if the predictions "
                       "are calibrated). Right: Pareto k of each claim; above 0.7 the fit leans on the claim "
-                      "alone.", lambda: criticism_section.plot_criticism(summary["loo"], name)))
+                      "alone.", criticism_section.plot_criticism, (summary["loo"], name), {}))
     plans += [
         ("diagnostics", "diagnostics", "R-hat and effective sample size",
          "Every parameter, yearly gap and period sum against the gate's limits.",
-         lambda: charts.plot_diagnostics(diag, limits, name)),
+         charts.plot_diagnostics, (diag, limits, name), {}),
         ("diagnostics", "trace", "Trace plots", "Scalar parameters, one colour per chain.",
-         lambda: charts.plot_trace(idata, name)),
+         charts.plot_trace, (once(charts.trace_dataset, idata), name), {}),
         ("diagnostics", "rank", "Rank plots", "Scalar parameters and period sums of the gap; flat = chains agree.",
-         lambda: charts.plot_rank(idata, periods, name)),
+         charts.plot_rank, (once(charts.rank_dataset, idata, periods), periods, name), {}),
     ]
-    for section, key, title, caption, make in plans:
+    reused = []
+    for section, key, title, caption, fn, args, kwargs in plans:
         with steps.step(f"chart {key}"):
-            fig = make()
-            style.mark(fig, status.label)
-            style.save(fig, staging / "figures" / key)
-            fig.clear()
+            if chart_cache.render(staging / "figures" / key, fn, *args, label=status.label, **kwargs):
+                reused.append(key)
         figures[section].append(FigureRef(key, title, caption, staging / "figures" / f"{key}.png",
                                      {"PNG": f"figures/{key}.png", "SVG": f"figures/{key}.svg"}))
 
     with steps.step("interactive charts"):
-        inter = interactive.html_divs([
-            ("main", "Transplant volume vs declared sources",
-             interactive.volume_vs_declared(declared, vol_obs, name, publishers, status.label)),
-            ("gap_by_year", "Gap by year", interactive.gap_by_year(gby, name, status.label)),
-        ])
+        inter = once(interactive.report_divs, declared, vol_obs, gby, name, publishers, status.label)
     if forensics is not None and forensics.available:  # forensic charts beside the others, in figures/
         present = [(png, cap) for png, cap in forensics.charts if Path(png).is_file()]
         for png, _ in present:
@@ -512,6 +518,8 @@ def _build(result, obs, out_dir, staging, inputs, sources, forensics, forensics_
                     for p in sorted(staging.rglob("*")) if p.is_file() and p.name != "manifest.json"}
     fit_timings = manifest.pop("timings", {})
     manifest["timings"] = {**timings, "fit": fit_timings, "report_steps": dict(steps.timings),
+                           "charts_from_cache": reused,  # the rest were drawn (analysis.report.chart_cache)
+                           "tables_from_cache": memo_hits,  # the rest were computed (analysis.report.memo)
                            "report_s": round(time.perf_counter() - t_start, 2)}
     forensics_rel = None
     if forensics is not None and forensics.out_dir is not None:
