@@ -3,6 +3,7 @@ naming file and key, exit 2, never a traceback (analysis/scenarios/__init__.py, 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -255,3 +256,22 @@ def test_fit_refuses_uncovered_scenario_before_building(raw_dir, tmp_path):
     assert result.stderr.splitlines()[-1] == ("scenario error: late.toml: years.start: years.start = 2020 is "
                                              "after the last year with a single-year observation (2018) (data coverage)")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("spec, frozen", [
+    ({"dist": "Normal", "mu": 0.3, "sigma": 0.5}, lambda st: st.norm(0.3, 0.5)),
+    ({"dist": "LogNormal", "mu": -2.3, "sigma": 0.5}, lambda st: st.lognorm(0.5, scale=np.exp(-2.3))),
+    ({"dist": "HalfNormal", "sigma": 2.0}, lambda st: st.halfnorm(scale=2.0)),
+    ({"dist": "Beta", "alpha": 2.0, "beta": 18.0}, lambda st: st.beta(2.0, 18.0)),
+    ({"dist": "Beta", "alpha": 0.3, "beta": 0.4}, lambda st: st.beta(0.3, 0.4)),
+    ({"dist": "Gamma", "alpha": 3.0, "beta": 0.5}, lambda st: st.gamma(3.0, scale=2.0)),
+    ({"dist": "Uniform", "lower": 1.0, "upper": 5.0}, lambda st: st.uniform(1.0, 4.0)),
+])
+def test_central_interval_matches_scipy_stats(spec, frozen):
+    """The closed-form quantiles (scipy.special, cheap to import) equal scipy.stats' ppf."""
+    from scipy import stats
+
+    from analysis.scenarios.spec import central_interval
+
+    np.testing.assert_allclose(central_interval(spec), frozen(stats).ppf([0.01, 0.99]), rtol=1e-10)
+    assert central_interval({"dist": "Fixed", "value": 2.5}) == (2.5, 2.5)
