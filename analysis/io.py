@@ -33,6 +33,22 @@ DIR_MODE = 0o755
 LEFTOVER_AGE_S = 3600  # a leftover without a live owner pid is removed once older than this
 
 
+def checksum_record(data: bytes) -> dict:
+    """What a self-checking cache entry records beside its bytes: ``{"sha256", "bytes"}``."""
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def checksum_problem(data: bytes, record: dict) -> str | None:
+    """Why ``data`` is not the bytes ``record`` (a :func:`checksum_record`) describes, or None.
+    Raises KeyError/ValueError/TypeError for a record that is not one."""
+    size = int(record["bytes"])
+    if len(data) != size:
+        return f"size {len(data):,} bytes, {size:,} when saved (truncated or replaced)"
+    if hashlib.sha256(data).hexdigest() != record["sha256"]:
+        return "sha256 differs from the one saved with it (the file was modified)"
+    return None
+
+
 def temp_path_beside(path: Path) -> Path:
     """A fresh temp file in the same directory (so os.replace is atomic), named
     ``.<name>.<pid>.<random>.tmp`` so that :func:`remove_leftovers` can tell whose it is."""

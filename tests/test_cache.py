@@ -150,3 +150,25 @@ def test_cache_cli(tmp_path):
     assert [p.name for p in fits.iterdir()] == ["aaa"]
     assert runner.invoke(app, ["cache", "clear", "--cache-dir", str(fits)]).exit_code == 0
     assert list(fits.iterdir()) == []
+
+
+def test_one_checksum_helper_for_every_cache():
+    """analysis.io.checksum_record/checksum_problem: the fit cache, the chart cache and the report
+    memo all check their entries with it."""
+    from analysis.io import checksum_problem, checksum_record
+
+    data = b"draws" * 100
+    record = checksum_record(data)
+    assert record == {"sha256": sha256_file_bytes(data), "bytes": 500}
+    assert checksum_problem(data, record) is None
+    assert checksum_problem(data[:-1], record) == "size 499 bytes, 500 when saved (truncated or replaced)"
+    assert checksum_problem(b"x" + data[1:], record) == \
+        "sha256 differs from the one saved with it (the file was modified)"
+    with pytest.raises(KeyError):
+        checksum_problem(data, {"bytes": 500})
+
+
+def sha256_file_bytes(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()

@@ -22,7 +22,13 @@ from pathlib import Path
 
 import typer
 
-from analysis.io import atomic_path, atomic_write_json, remove_leftovers, sha256_file
+from analysis.io import (
+    atomic_path,
+    atomic_write_json,
+    checksum_problem,
+    remove_leftovers,
+    sha256_file,
+)
 
 CHECKSUM_SUFFIX = ".sha256.json"
 VOLATILE_ATTRS = ("created_at",)
@@ -81,24 +87,22 @@ def sweep(fits_dir: Path) -> list[Path]:
     return removed
 
 
+def _record(path: Path) -> tuple[dict | None, str | None]:
+    """The checksum record saved beside ``path``, or (None, why it cannot be used)."""
+    try:
+        record = json.loads(checksum_path(path).read_text(encoding="utf-8"))
+        int(record["bytes"]), str(record["sha256"])
+        return record, None
+    except FileNotFoundError:
+        return None, "no checksum beside it (written by an older tgap or an interrupted run)"
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, "its checksum file is unreadable"
+
+
 def verify(path: Path) -> str | None:
     """Why the cached file at ``path`` must not be used, or None when its bytes are as saved."""
-    path = Path(path)
-    if not path.is_file():
-        return "missing"
-    try:
-        recorded = json.loads(checksum_path(path).read_text(encoding="utf-8"))
-        sha, size = recorded["sha256"], int(recorded["bytes"])
-    except FileNotFoundError:
-        return "no checksum beside it (written by an older tgap or an interrupted run)"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "its checksum file is unreadable"
-    actual = path.stat().st_size
-    if actual != size:
-        return f"size {actual:,} bytes, {size:,} when saved (truncated or replaced)"
-    if sha256_file(path) != sha:
-        return "sha256 differs from the one saved with it (the file was modified)"
-    return None
+    data, problem = _verified_bytes(Path(path))
+    return problem
 
 
 class DrawGroups:
@@ -170,25 +174,15 @@ def _read_groups(data: bytes) -> DrawGroups:
 
 
 def _verified_bytes(path: Path) -> tuple[bytes | None, str | None]:
-    """The file's bytes when they match its checksum file (size and sha256), else (None, reason)."""
-    import hashlib
-
-    problem = verify(path) if not path.is_file() else None
+    """The file's bytes when they match its checksum record (size and sha256), else (None, reason)."""
+    if not path.is_file():
+        return None, "missing"
+    record, problem = _record(path)
     if problem:
         return None, problem
-    try:
-        recorded = json.loads(checksum_path(path).read_text(encoding="utf-8"))
-        sha, size = recorded["sha256"], int(recorded["bytes"])
-    except FileNotFoundError:
-        return None, "no checksum beside it (written by an older tgap or an interrupted run)"
-    except (OSError, ValueError, KeyError, TypeError):
-        return None, "its checksum file is unreadable"
     data = path.read_bytes()
-    if len(data) != size:
-        return None, f"size {len(data):,} bytes, {size:,} when saved (truncated or replaced)"
-    if hashlib.sha256(data).hexdigest() != sha:
-        return None, "sha256 differs from the one saved with it (the file was modified)"
-    return data, None
+    problem = checksum_problem(data, record)
+    return (None, problem) if problem else (data, None)
 
 
 def load(path: Path, light: bool = False):

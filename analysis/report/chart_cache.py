@@ -29,7 +29,14 @@ import numpy as np
 import pandas as pd
 
 from analysis import style
-from analysis.io import atomic_write_bytes, atomic_write_json, commit_files, temp_path_beside
+from analysis.io import (
+    atomic_write_bytes,
+    atomic_write_json,
+    checksum_problem,
+    checksum_record,
+    commit_files,
+    temp_path_beside,
+)
 
 FORMATS = ("png", "svg")
 KEEP_ENTRIES = 200
@@ -50,7 +57,7 @@ def cache_dir() -> Path:
 # ---- what a chart is drawn from -----------------------------------------------------------
 
 
-def _update(h, obj) -> None:
+def update_hash(h, obj) -> None:
     """Feed a canonical, type-tagged encoding of ``obj`` into ``h`` (deterministic across processes)."""
     import xarray as xr
 
@@ -66,39 +73,39 @@ def _update(h, obj) -> None:
             h.update(np.ascontiguousarray(obj).tobytes())
         else:
             for v in obj.ravel():
-                _update(h, v)
+                update_hash(h, v)
     elif isinstance(obj, pd.DataFrame):
         h.update(f"frame:{obj.shape};".encode())
-        _update(h, obj.index)
+        update_hash(h, obj.index)
         for col in obj.columns:
-            _update(h, col)
-            _update(h, obj[col])
+            update_hash(h, col)
+            update_hash(h, obj[col])
     elif isinstance(obj, (pd.Series, pd.Index)):
         h.update(f"{type(obj).__name__}:{obj.dtype};".encode())
         if isinstance(obj, pd.Series):
-            _update(h, obj.name)
-            _update(h, obj.index)
+            update_hash(h, obj.name)
+            update_hash(h, obj.index)
         values = obj.to_numpy()
-        _update(h, values if values.dtype.kind in "biufcmM" else np.asarray(values, dtype=object))
+        update_hash(h, values if values.dtype.kind in "biufcmM" else np.asarray(values, dtype=object))
     elif isinstance(obj, xr.DataArray):
         h.update(b"dataarray;")
-        _update(h, obj.name)
-        _update(h, list(obj.dims))
-        _update(h, {str(k): v.values for k, v in obj.coords.items()})
-        _update(h, obj.values)
+        update_hash(h, obj.name)
+        update_hash(h, list(obj.dims))
+        update_hash(h, {str(k): v.values for k, v in obj.coords.items()})
+        update_hash(h, obj.values)
     elif isinstance(obj, xr.Dataset):
         h.update(b"dataset;")
-        _update(h, {str(k): obj[k] for k in obj.data_vars})
-        _update(h, {str(k): v.values for k, v in obj.coords.items()})
+        update_hash(h, {str(k): obj[k] for k in obj.data_vars})
+        update_hash(h, {str(k): v.values for k, v in obj.coords.items()})
     elif isinstance(obj, dict):
         h.update(f"dict:{len(obj)};".encode())
         for k in sorted(obj, key=repr):
-            _update(h, k)
-            _update(h, obj[k])
+            update_hash(h, k)
+            update_hash(h, obj[k])
     elif isinstance(obj, (list, tuple)):
         h.update(f"{type(obj).__name__}:{len(obj)};".encode())
         for v in obj:
-            _update(h, v)
+            update_hash(h, v)
     else:
         raise TypeError(f"chart_cache: cannot hash an argument of type {type(obj).__name__}; pass "
                         "arrays, frames, xarray objects, numbers, strings, lists or dicts")
@@ -152,9 +159,9 @@ def chart_key(fn: Callable, args: tuple, kwargs: dict, label: str) -> str:
     for path in (style.__file__, __file__):
         h.update(hashlib.sha256(_source(path)).digest())
     h.update(_environment().encode())
-    _update(h, label)
-    _update(h, list(args))
-    _update(h, kwargs)
+    update_hash(h, label)
+    update_hash(h, list(args))
+    update_hash(h, kwargs)
     return h.hexdigest()[:32]
 
 
@@ -168,8 +175,7 @@ def _read(key: str, directory: Path) -> dict[str, bytes] | None:
         out = {}
         for fmt in FORMATS:
             data = (directory / f"{key}.{fmt}").read_bytes()
-            rec = meta["files"][fmt]
-            if len(data) != int(rec["bytes"]) or hashlib.sha256(data).hexdigest() != rec["sha256"]:
+            if checksum_problem(data, meta["files"][fmt]):
                 return None
             out[fmt] = data
         return out
@@ -182,8 +188,7 @@ def _store(key: str, directory: Path, files: dict[str, bytes], name: str) -> Non
         for fmt, data in files.items():
             atomic_write_bytes(directory / f"{key}.{fmt}", data)
         atomic_write_json(directory / f"{key}.json", {  # last: the entry exists once this does
-            "chart": name, "files": {fmt: {"sha256": hashlib.sha256(d).hexdigest(), "bytes": len(d)}
-                                     for fmt, d in files.items()}})
+            "chart": name, "files": {fmt: checksum_record(d) for fmt, d in files.items()}})
         prune(directory)
     except OSError:
         pass  # a read-only or full cache costs a render next time, never the report

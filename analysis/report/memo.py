@@ -19,8 +19,8 @@ from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
-from analysis.io import atomic_write_bytes, atomic_write_json
-from analysis.report.chart_cache import _update, code_identity
+from analysis.io import atomic_write_bytes, atomic_write_json, checksum_problem, checksum_record
+from analysis.report.chart_cache import code_identity, update_hash
 
 LIBRARIES = ("numpy", "pandas", "xarray", "arviz", "scipy", "plotly")
 
@@ -35,8 +35,8 @@ def _key(result, fn: Callable, args: tuple, kwargs: dict) -> str:
     def part(v):  # the fit's own objects are named by the fit key (already hashed above)
         return next((f"<fit object {i}>" for i, o in enumerate(fit_objects) if v is o), v)
 
-    _update(h, [part(a) for a in args])
-    _update(h, {k: part(v) for k, v in kwargs.items()})
+    update_hash(h, [part(a) for a in args])
+    update_hash(h, {k: part(v) for k, v in kwargs.items()})
     return h.hexdigest()[:24]
 
 
@@ -50,8 +50,9 @@ def _paths(result, fn: Callable, key: str) -> tuple[Path, Path] | None:
 def _read(pkl: Path, meta: Path):
     data = pkl.read_bytes()
     rec = json.loads(meta.read_text(encoding="utf-8"))
-    if len(data) != int(rec["bytes"]) or hashlib.sha256(data).hexdigest() != rec["sha256"]:
-        raise ValueError("checksum differs")
+    problem = checksum_problem(data, rec)
+    if problem:
+        raise ValueError(problem)
     return pickle.loads(data)  # noqa: S301 - our own cache entry, sha256-verified above
 
 
@@ -70,8 +71,7 @@ def cached(result, fn: Callable, *args, **kwargs):
         try:
             data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             atomic_write_bytes(pkl, data)
-            atomic_write_json(meta, {"function": f"{fn.__module__}.{fn.__qualname__}", "bytes": len(data),
-                                     "sha256": hashlib.sha256(data).hexdigest()})
+            atomic_write_json(meta, {"function": f"{fn.__module__}.{fn.__qualname__}", **checksum_record(data)})
         except (OSError, pickle.PicklingError, TypeError, AttributeError):
             pass  # not kept: computed again next time
     return value, False
