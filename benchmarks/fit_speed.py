@@ -38,12 +38,12 @@ def child(sampler: str, quick: bool, fits: int, seed: int) -> None:
     configure()
     import arviz as az
 
-    from analysis.data.ingest import read_observations
+    from analysis.cli_support import ensure_observations  # ingests when data/derived is stale or missing
     from analysis.model.fit import SamplerSettings, run_fit
     from analysis.model.summarize import diagnostics, gap_by_period, periods_resolved
     from analysis.scenarios import load_scenario
 
-    obs = read_observations(ROOT / "data" / "derived")
+    obs = ensure_observations(ROOT / "data" / "raw", ROOT / "data" / "derived")
     sc = load_scenario("baseline")
     import_s = time.perf_counter() - t_import
     for i in range(fits):

@@ -37,7 +37,7 @@ def main() -> None:
     from analysis.runtime import CACHE_DIR, configure
 
     configure()
-    from analysis.data.ingest import read_observations
+    from analysis.cli_support import ensure_observations  # ingests when data/derived is stale or missing
     from analysis.io import atomic_write_json
     from analysis.scenarios import load_scenario
     from analysis.sensitivity.grid import parse_vary
@@ -45,7 +45,7 @@ def main() -> None:
     from analysis.sensitivity.sweep import FitJob
 
     sc = load_scenario("baseline")
-    job = FitJob(obs=read_observations(ROOT / "data" / "derived"), base=sc, quick=not args.full,
+    job = FitJob(obs=ensure_observations(ROOT / "data" / "raw", ROOT / "data" / "derived"), base=sc, quick=not args.full,
                  cache_dir=str(CACHE_DIR / "fits"))
     t0 = time.perf_counter()
     manifest = run_sensitivity(job, [parse_vary(v) for v in VARY], Path(args.out), backend=args.backend,

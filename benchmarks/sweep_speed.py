@@ -31,10 +31,10 @@ def arm(naive: bool, n: int, quick: bool) -> dict:
 
     configure()
     import analysis.model.fit as fit
-    from analysis.data.ingest import read_observations
+    from analysis.cli_support import ensure_observations  # ingests when data/derived is stale or missing
     from analysis.scenarios import load_scenario
 
-    obs = read_observations(ROOT / "data" / "derived")
+    obs = ensure_observations(ROOT / "data" / "raw", ROOT / "data" / "derived")
     base = load_scenario("baseline")
     settings = fit.SamplerSettings.from_scenario(base, quick=quick)
     fit.run_fit(obs, base, settings, use_cache=False)  # warm the disk caches, not timed
