@@ -176,20 +176,23 @@ def numba_flags() -> dict:
 
 
 def compile_nutpie(model, backend: str = "numba"):
-    """(nutpie's compiled model, the PyMC model it was compiled from). For the jax backend that
-    is a copy with frozen dimensions (JAX needs static shapes) whose data stay inputs
-    (``with_data``: one compilation serves every dataset and scenario of this structure, as with
-    numba); its value variables may come in another order, so its start is found on the copy."""
-    import nutpie
-
+    """(nutpie's compiled model, the PyMC model it was compiled from). For numba, PyTensor's numba
+    density called from nutpie (``numba_cached``: loaded from numba's disk cache in a fresh
+    process, where nutpie's own cfunc route recompiled it). For the jax backend the model is a
+    copy with frozen dimensions (JAX needs static shapes) whose data stay inputs (``with_data``:
+    one compilation serves every dataset and scenario of this structure, as with numba); its
+    value variables may come in another order, so its start is found on the copy."""
     if backend == "numba":
         import pytensor
+
+        from analysis.model.numba_cached import compile_numba_cached
 
         for flag, value in numba_flags().items():
             # for the rest of the process, not only this call: a flag changed for one call only
             # gave a density that failed (-inf) at every point when numba's disk cache was empty
             setattr(pytensor.config, flag, value)
-        return nutpie.compile_pymc_model(model), model
+        return compile_numba_cached(model), model
+    import nutpie
     from pymc.model.transform.optimization import freeze_dims_and_data
 
     use_jax()

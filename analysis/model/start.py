@@ -66,7 +66,7 @@ class StartFinder:
         from ``paths`` (value-variable name -> starting array; build.start_paths).
 
         ``logp_dlogp``: x (raveled, ``model.value_vars`` order) -> (logp, gradient) for the same
-        data, e.g. :class:`NutpieLogp` of the compiled model (no second compilation); default
+        data, e.g. :class:`PyFuncLogp` of the compiled model (no second compilation); default
         PyMC's function."""
         if data:
             with self.model:
@@ -84,38 +84,9 @@ class StartFinder:
         return self._unflat(res.x)
 
 
-class NutpieLogp:
-    """Log density and gradient from nutpie's compiled C function (numba ``cfunc``), called with
-    the data the compiled model holds (``with_data``): no compilation beyond nutpie's own."""
-
-    def __init__(self, compiled):
-        import ctypes
-
-        self._fn = compiled.compiled_logp_func.ctypes
-        # keep the compiled model alive: its record points into data arrays the model owns (a
-        # density made from a temporary ``with_data(...)`` read freed memory: -inf everywhere)
-        self._compiled = compiled
-        self._user_data = compiled.user_data
-        self._ptr = ctypes.POINTER(ctypes.c_double)
-        self.n = compiled.n_dim
-
-    def __call__(self, x):
-        x = np.ascontiguousarray(x, dtype="float64")
-        grad, logp = np.zeros(x.size), np.zeros(1)
-        # the function checks the dimension it is given before touching the arrays
-        rc = self._fn(x.size, x.ctypes.data_as(self._ptr), grad.ctypes.data_as(self._ptr),
-                      logp.ctypes.data_as(self._ptr), self._user_data.ctypes.data)
-        if rc in (3, 4):  # non-finite gradient or density: the search steps away from here
-            return -np.inf, grad
-        if rc != 0:  # 1: an exception inside the compiled function; -1: wrong dimension
-            raise RuntimeError(f"nutpie's compiled log density failed (return code {rc}) at a point "
-                               f"of dimension {x.size}")
-        return logp[0], grad
-
-
-class JaxLogp:
-    """Log density and gradient from a nutpie model compiled with the jax backend (a
-    ``PyFuncModel``): its jitted function, called with the data the compiled model holds."""
+class PyFuncLogp:
+    """Log density and gradient of a compiled nutpie model (a ``PyFuncModel``: numba through
+    ``numba_cached`` or jax), called with the data the compiled model holds."""
 
     def __init__(self, compiled):
         self._fn = compiled._make_logp_func()
@@ -125,7 +96,7 @@ class JaxLogp:
     def __call__(self, x):
         x = np.ascontiguousarray(x, dtype="float64")
         if x.size != self.n:
-            raise RuntimeError(f"the jax log density has dimension {self.n}, not {x.size}")
+            raise RuntimeError(f"the compiled log density has dimension {self.n}, not {x.size}")
         logp, grad = self._fn(x, **self._data)
         if not (np.isfinite(logp) and np.isfinite(grad).all()):
             return -np.inf, grad
@@ -134,7 +105,7 @@ class JaxLogp:
 
 def density(compiled):
     """x -> (logp, gradient) of a compiled nutpie model, whichever its backend."""
-    return JaxLogp(compiled) if hasattr(compiled, "_make_logp_func") else NutpieLogp(compiled)
+    return PyFuncLogp(compiled)
 
 
 FLAT_JITTER = 0.1  # sd of the per-chain nudge of coordinates whose gradient vanishes at the mode
@@ -160,19 +131,21 @@ def nutpie_with_start(compiled, model: pm.Model, point: dict, flat_coords: np.nd
             x[mask] += FLAT_JITTER * np.random.default_rng(seed).standard_normal(int(mask.sum()))
         return x
 
-    if hasattr(compiled, "_make_initial_points"):  # the jax backend's PyFuncModel
-        return dataclasses.replace(compiled, _make_initial_points=initial_point)
-    return dataclasses.replace(compiled, initial_point_func=initial_point)
+    return dataclasses.replace(compiled, _make_initial_points=initial_point)
 
 
 def held_data(compiled, data: dict) -> dict:
-    """The inputs ``compiled`` holds, ready for ``with_data``: for the jax backend as JAX arrays
-    (numpy ones would be copied to JAX on every one of the thousands of density calls)."""
-    if not hasattr(compiled, "_shared_data"):
-        return {k: v for k, v in data.items() if k in compiled.shared_data}
-    import jax.numpy as jnp
+    """The inputs ``compiled`` holds, ready for ``with_data``, each in the form it was compiled
+    for: JAX arrays for the jax backend (numpy ones would be copied to JAX on every one of the
+    thousands of density calls); for numba C-contiguous arrays of the held dtype (another dtype
+    or layout would make numba compile a second specialisation, silently, for a minute)."""
+    held = compiled._shared_data
+    jax_held = any(type(v).__module__.startswith("jax") for v in held.values())
+    if jax_held:
+        import jax.numpy as jnp
 
-    return {k: jnp.asarray(v) for k, v in data.items() if k in compiled._shared_data}
+        return {k: jnp.asarray(v) for k, v in data.items() if k in held}
+    return {k: np.ascontiguousarray(v, dtype=held[k].dtype) for k, v in data.items() if k in held}
 
 
 def sample_from_mode(nutpie, compiled, model, finder, data: dict, paths: dict | None = None, **kwargs):

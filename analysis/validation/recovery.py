@@ -30,11 +30,15 @@ def fit_gap_draws(datasets, template_ev, scenario: Scenario, seed: int, chains: 
     Every dataset must keep the template's rows and, for count rows, point vs censored."""
     import nutpie
 
-    from analysis.model.fit import ensure_nutpie, model_entry
+    from analysis.model.fit import NUTPIE_BACKENDS, ensure_nutpie, finder_key, model_entry
 
     entry, _ = model_entry(template_ev, scenario)  # shared with run_fit in this process
-    ensure_nutpie(entry)
-    model, compiled, finder = entry["model"], entry["nutpie"], entry["finder"]
+    # the scenario's nutpie backend (numba or jax); another sampler name falls back to numba nutpie
+    name = scenario.get("sampler.name")
+    name = name if name in NUTPIE_BACKENDS else "nutpie"
+    ensure_nutpie(entry, name)
+    compiled, finder = entry[name], entry[finder_key(name)]
+    model = finder.model  # the model compiled (for jax a copy with frozen dimensions)
     ids = list(template_ev.rows["obs_id"])
     for i, (obs, truth) in enumerate(datasets):
         ev = build_evidence(obs, scenario, only=ids)
