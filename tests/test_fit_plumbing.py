@@ -151,14 +151,14 @@ def test_numba_compiles_without_fastmath_unless_the_user_sets_it(monkeypatch):
     density differ in its last bit between fresh processes (benchmarks/determinism.py), so tgap
     compiles for numba with fastmath off, for the rest of the process; an explicit
     ``numba__fastmath=True`` in PYTENSOR_FLAGS is respected."""
-    import nutpie
     import pytensor
 
     import analysis.model.fit as fit
+    from analysis.model import numba_cached
     from analysis.runtime import configure
 
     seen = []
-    monkeypatch.setattr(nutpie, "compile_pymc_model",
+    monkeypatch.setattr(numba_cached, "compile_numba_cached",
                         lambda model, **kw: seen.append(bool(pytensor.config.numba__fastmath)) or "compiled")
     monkeypatch.setattr(pytensor.config, "numba__fastmath", True)  # as if PyTensor was imported first
     monkeypatch.setenv("PYTENSOR_FLAGS", "base_compiledir=/tmp/x")

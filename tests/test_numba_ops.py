@@ -68,7 +68,8 @@ def test_cached_numba_route_gives_pymcs_density_without_the_gil(monkeypatch):
 
     with pm.Model() as model:
         y = pm.Data("y", np.array([0.5, 1.5, 2.0]))
-        mu = pm.Normal("mu", 0.0, 10.0)
+        scale = pm.Data("scale", np.array(10.0))  # a 0-d input stays 0-d (else numba cannot type it)
+        mu = pm.Normal("mu", 0.0, scale)
         sigma = pm.HalfNormal("sigma", 2.0)
         pm.Censored("obs", pm.Normal.dist(mu, sigma), lower=0.0, upper=None, observed=y)
     made = []
@@ -90,6 +91,8 @@ def test_cached_numba_route_gives_pymcs_density_without_the_gil(monkeypatch):
     ref_logp, ref_grad = ref(x)
     assert logp == pytest.approx(float(ref_logp), rel=1e-12)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-10)
-    held = held_data(compiled, {"y": np.asfortranarray(np.array([1, 2, 3])), "unused": np.zeros(2)})
-    assert list(held) == ["y"] and held["y"].dtype == np.float64 and held["y"].flags.c_contiguous
+    held = held_data(compiled, {"y": np.asfortranarray(np.array([1, 2, 3])), "scale": 5,
+                                "unused": np.zeros(2)})
+    assert sorted(held) == ["scale", "y"] and held["y"].dtype == np.float64 and held["y"].flags.c_contiguous
+    assert held["scale"].shape == () and held["scale"].dtype == np.float64
     assert abs(PyFuncLogp(compiled.with_data(**held))(x)[0] - logp) > 0.1

@@ -56,7 +56,7 @@ def compile_numba_cached(model):
     for var in [*logp_pt.get_shared(), *expand_pt.get_shared()]:
         if var.name in shared and var not in seen:
             raise ValueError(f"shared variables must have unique names: {var.name}")
-        shared[var.name] = np.ascontiguousarray(var.get_value())
+        shared[var.name] = np.asarray(var.get_value(), order="C")  # (ascontiguousarray makes 0-d 1-d)
         seen.add(var)
     names, _slices, shapes = shape_info
     dtypes = [np.dtype("float64")] * len(names)

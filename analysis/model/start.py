@@ -145,7 +145,8 @@ def held_data(compiled, data: dict) -> dict:
         import jax.numpy as jnp
 
         return {k: jnp.asarray(v) for k, v in data.items() if k in held}
-    return {k: np.ascontiguousarray(v, dtype=held[k].dtype) for k, v in data.items() if k in held}
+    # np.asarray keeps a 0-d input 0-d (np.ascontiguousarray would make it 1-d: a typing error)
+    return {k: np.asarray(v, dtype=held[k].dtype, order="C") for k, v in data.items() if k in held}
 
 
 def sample_from_mode(nutpie, compiled, model, finder, data: dict, paths: dict | None = None, **kwargs):
