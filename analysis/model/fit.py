@@ -204,8 +204,8 @@ def compile_nutpie(model, backend: str = "numba"):
 def ensure_nutpie(entry: dict, name: str = "nutpie") -> float:
     """Compile the entry's model for nutpie (once per backend: entry[name], and its start
     finder entry["finder"] (numba) or entry["finder:" + name]); seconds spent compiling now.
-    For the jax backend the first evaluation (JAX's JIT, or its load from .cache/jax) is part of
-    compiling."""
+    The first evaluation of the density and of the draws' expansion (numba's or JAX's compile, or
+    their load from the disk cache) is part of compiling."""
     from analysis.model.start import StartFinder, density
 
     t0 = time.perf_counter()
@@ -214,8 +214,9 @@ def ensure_nutpie(entry: dict, name: str = "nutpie") -> float:
         with status(f"compiling the model for {name}"):
             compiled, model = compile_nutpie(entry["model"], backend)
             finder = StartFinder(model)
-            if backend == "jax":
-                density(compiled)(finder.x0(None))
+            x0 = finder.x0(None)
+            density(compiled)(x0)
+            compiled._make_expand_func(0, 0, 0)(x0, **compiled._shared_data)
         entry[name], entry[finder_key(name)] = compiled, finder
     return round(time.perf_counter() - t0, 2)
 

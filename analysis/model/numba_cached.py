@@ -75,6 +75,9 @@ def compile_numba_cached(model):
         return expand
 
     dims, coords = _prepare_dims_and_coords(model, shape_info)
+    # a copy: nutpie returns the model's own named_vars_to_dims and adds dims to it (e.g.
+    # "noise_lognormal_dim_0"), after which PyMC cannot rebuild the model for the log-likelihood
+    dims = {name: tuple(d) for name, d in dims.items()}
     return from_pyfunc(ndim=n_dim, make_logp_fn=make_logp_func, make_expand_fn=make_expand_func,
                        make_initial_point_fn=initial_point_fn, expanded_dtypes=dtypes,
                        expanded_shapes=shapes, expanded_names=names, shared_data=shared,
