@@ -91,8 +91,11 @@ def test_cached_numba_route_gives_pymcs_density_without_the_gil(monkeypatch):
     ref_logp, ref_grad = ref(x)
     assert logp == pytest.approx(float(ref_logp), rel=1e-12)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-10)
-    held = held_data(compiled, {"y": np.asfortranarray(np.array([1, 2, 3])), "scale": 5,
-                                "unused": np.zeros(2)})
+    frozen = np.array([0.5, 1.5, 2.5])
+    frozen.flags.writeable = False  # as model_inputs may hand them over
+    held = held_data(compiled, {"y": frozen[::-1].copy(order="F"), "scale": 5, "unused": np.zeros(2)})
+    assert held_data(compiled, {"y": frozen})["y"].flags.writeable  # numba types read-only apart
     assert sorted(held) == ["scale", "y"] and held["y"].dtype == np.float64 and held["y"].flags.c_contiguous
     assert held["scale"].shape == () and held["scale"].dtype == np.float64
     assert abs(PyFuncLogp(compiled.with_data(**held))(x)[0] - logp) > 0.1
+    assert len(fn.signatures) == 1  # the swapped data did not compile a second specialisation

@@ -145,8 +145,11 @@ def held_data(compiled, data: dict) -> dict:
         import jax.numpy as jnp
 
         return {k: jnp.asarray(v) for k, v in data.items() if k in held}
-    # np.asarray keeps a 0-d input 0-d (np.ascontiguousarray would make it 1-d: a typing error)
-    return {k: np.asarray(v, dtype=held[k].dtype, order="C") for k, v in data.items() if k in held}
+    # a writeable C-ordered copy of the held dtype: numba types arrays by dtype, rank, layout and
+    # read-only flag (read-only inputs from model_inputs compiled a second specialisation: 49-76 s
+    # in the first mode search of a cold process); np.array keeps a 0-d input 0-d
+    # (np.ascontiguousarray would make it 1-d: a typing error)
+    return {k: np.array(v, dtype=held[k].dtype, order="C") for k, v in data.items() if k in held}
 
 
 def sample_from_mode(nutpie, compiled, model, finder, data: dict, paths: dict | None = None, **kwargs):
