@@ -73,7 +73,7 @@ def test_baseline_jax_density_equals_pymc_c_backend():
     from analysis.model.build import build_model
     from analysis.model.evidence import build_evidence
     from analysis.model.fit import compile_nutpie
-    from analysis.model.start import JaxLogp, StartFinder
+    from analysis.model.start import PyFuncLogp, StartFinder
     from analysis.scenarios import load_scenario
     from tests.conftest import REPO
 
@@ -81,7 +81,7 @@ def test_baseline_jax_density_equals_pymc_c_backend():
     ev = build_evidence(tidy_observations(validate(REPO / "data" / "raw")), sc)
     model = build_model(ev, sc)
     compiled, frozen = compile_nutpie(model, "jax")
-    jax_fn, finder = JaxLogp(compiled), StartFinder(frozen)
+    jax_fn, finder = PyFuncLogp(compiled), StartFinder(frozen)
     c_fn = model.logp_dlogp_function(ravel_inputs=True)
     c_fn.set_extra_values({})
     names = [v.name for v in model.value_vars]
@@ -110,7 +110,7 @@ def test_baseline_jax_density_equals_pymc_c_backend():
 
     other = sc.with_overrides(NUMERIC_OVERRIDES)
     inputs = model_inputs(build_evidence(tidy_observations(validate(REPO / "data" / "raw")), other), other)
-    swapped = JaxLogp(compiled.with_data(**held_data(compiled, inputs)))
+    swapped = PyFuncLogp(compiled.with_data(**held_data(compiled, inputs)))
     with model:
         pm.set_data(inputs)
     logp, grad = swapped(points[1])
@@ -118,21 +118,18 @@ def test_baseline_jax_density_equals_pymc_c_backend():
     assert logp == pytest.approx(float(ref_logp), rel=1e-8)
     np.testing.assert_allclose(c_order(grad), ref_grad, rtol=1e-8, atol=1e-8 * np.abs(ref_grad).max())
     assert abs(logp - jax_fn(points[1])[0]) > 1.0
-    with pytest.raises(RuntimeError, match="the jax log density has dimension"):
+    with pytest.raises(RuntimeError, match="the compiled log density has dimension"):
         jax_fn(np.zeros(3))
 
 
 def test_mode_start_hook_for_both_compiled_kinds():
-    """numba's compiled model takes the start as ``initial_point_func``, the jax backend's
-    PyFuncModel as ``_make_initial_points``; either way every chain starts at the given point."""
+    """Both backends compile to a PyFuncModel (numba through ``numba_cached``, jax through nutpie),
+    which takes the start as ``_make_initial_points``; every chain starts at the given point, in
+    the order of the model's value variables."""
     import dataclasses
     from types import SimpleNamespace
 
     from analysis.model.start import nutpie_with_start
-
-    @dataclasses.dataclass(frozen=True)
-    class Numba:
-        initial_point_func: object = None
 
     @dataclasses.dataclass(frozen=True)
     class PyFunc:
@@ -140,21 +137,20 @@ def test_mode_start_hook_for_both_compiled_kinds():
 
     model = SimpleNamespace(value_vars=[SimpleNamespace(name="b"), SimpleNamespace(name="a")])
     point = {"a": np.array([1.0, 2.0]), "b": np.array(3.0)}
-    assert nutpie_with_start(Numba(), model, point).initial_point_func(7).tolist() == [3.0, 1.0, 2.0]
     assert nutpie_with_start(PyFunc(), model, point)._make_initial_points(7).tolist() == [3.0, 1.0, 2.0]
 
 
 def test_jax_density_reports_a_non_finite_gradient_as_minus_inf():
     from types import SimpleNamespace
 
-    from analysis.model.start import JaxLogp
+    from analysis.model.start import PyFuncLogp
 
     def make():
         return lambda x, **data: (float(x.sum() + data["k"]), np.array([1.0, np.nan]))
 
-    fn = JaxLogp(SimpleNamespace(_make_logp_func=make, _shared_data={"k": 2.0}, n_dim=2))
+    fn = PyFuncLogp(SimpleNamespace(_make_logp_func=make, _shared_data={"k": 2.0}, n_dim=2))
     assert fn(np.array([1.0, 1.0]))[0] == -np.inf
-    fn_ok = JaxLogp(SimpleNamespace(_make_logp_func=lambda: lambda x, **d: (float(x.sum() + d["k"]), x),
+    fn_ok = PyFuncLogp(SimpleNamespace(_make_logp_func=lambda: lambda x, **d: (float(x.sum() + d["k"]), x),
                                     _shared_data={"k": 2.0}, n_dim=2))
     assert fn_ok(np.array([1.0, 1.0]))[0] == 4.0
 
