@@ -31,8 +31,8 @@ from analysis.runtime import configure  # noqa: E402
 configure()
 
 from analysis.data.check import validate  # noqa: E402
-from analysis.io import atomic_write_json  # noqa: E402
 from analysis.data.ingest import tidy_observations  # noqa: E402
+from analysis.io import atomic_write_json  # noqa: E402
 from analysis.model.summarize import periods_resolved  # noqa: E402
 from analysis.model.worlds import WORLDS, generate, load_world  # noqa: E402
 from analysis.scenarios import load_scenario  # noqa: E402

@@ -38,7 +38,9 @@ def child(sampler: str, quick: bool, fits: int, seed: int) -> None:
     configure()
     import arviz as az
 
-    from analysis.cli_support import ensure_observations  # ingests when data/derived is stale or missing
+    from analysis.cli_support import (
+        ensure_observations,  # ingests when data/derived is stale or missing
+    )
     from analysis.model.fit import SamplerSettings, run_fit
     from analysis.model.summarize import diagnostics, gap_by_period, periods_resolved
     from analysis.scenarios import load_scenario

@@ -37,7 +37,9 @@ def main() -> None:
     from analysis.runtime import CACHE_DIR, configure
 
     configure()
-    from analysis.cli_support import ensure_observations  # ingests when data/derived is stale or missing
+    from analysis.cli_support import (
+        ensure_observations,  # ingests when data/derived is stale or missing
+    )
     from analysis.io import atomic_write_json
     from analysis.scenarios import load_scenario
     from analysis.sensitivity.grid import parse_vary

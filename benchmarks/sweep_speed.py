@@ -31,7 +31,9 @@ def arm(naive: bool, n: int, quick: bool) -> dict:
 
     configure()
     import analysis.model.fit as fit
-    from analysis.cli_support import ensure_observations  # ingests when data/derived is stale or missing
+    from analysis.cli_support import (
+        ensure_observations,  # ingests when data/derived is stale or missing
+    )
     from analysis.scenarios import load_scenario
 
     obs = ensure_observations(ROOT / "data" / "raw", ROOT / "data" / "derived")

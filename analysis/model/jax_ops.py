@@ -13,17 +13,17 @@ a safe input when unused, and the derivative is the closed form ``2 x erfcx(x) -
 
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import erfc
 from pytensor.link.jax.dispatch import jax_funcify
 from pytensor.scalar.math import Erfcx
 
-SERIES_FROM = 12.0
-SERIES_TERMS = 10
-_INV_SQRT_PI = 1.0 / math.sqrt(math.pi)
+from analysis.model.numba_ops import (  # one formula, two backends
+    _INV_SQRT_PI,
+    SERIES_FROM,
+    SERIES_TERMS,
+)
 
 
 def _series(x):

@@ -7,11 +7,12 @@ numba's disk cache; 142 s before ``numba_ops`` made ``erfcx`` cacheable). Here n
 PyTensor's own numba function, which numba's disk cache (PyTensor's locator, under
 ``base_compiledir``) loads in a fraction of a second in a fresh process. The function is
 compiled with ``nogil=True`` (under its own cache key) so the chains' density calls run in
-parallel; what is left per call is one Python call into numba (0.14 ms per density and gradient
-here, vs ~0.1 ms through the cfunc). BENCHMARKS.md has the side-by-side numbers.
+parallel; what is left per call is one Python call into numba (0.14-0.17 ms per density and
+gradient here). BENCHMARKS.md has the side-by-side numbers.
 
 This uses nutpie's private helpers (``_make_functions``, ``_prepare_dims_and_coords``) exactly as
-its own JAX route does; tests/test_compile_once.py checks the density against PyMC's.
+its own JAX route does; tests/test_compile_once.py (the baseline) and tests/test_numba_ops.py (a
+small model) check the density and gradient against PyMC's.
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ def nogil(dispatcher):
 def compile_numba_cached(model):
     """A nutpie ``PyFuncModel`` for ``model`` whose density and expansion are PyTensor's numba
     functions (data stay inputs: ``with_data`` swaps them without compiling)."""
-    import analysis.model.numba_ops  # noqa: F401  (erfcx with a cache key)
     from nutpie.compile_pymc import _make_functions, _prepare_dims_and_coords, _wrap_with_lock
     from nutpie.compiled_pyfunc import from_pyfunc
     from pymc.initial_point import make_initial_point_fn
+
+    import analysis.model.numba_ops  # noqa: F401  (erfcx with a cache key)
 
     initial = _wrap_with_lock(make_initial_point_fn(
         model=model, jitter_rvs=set(model.free_RVs), default_strategy="support_point",

@@ -25,10 +25,10 @@ from analysis.io import (
     temp_path_beside,
 )
 from analysis.model import criticism
-from analysis.model.reviewer import error_override_records
 from analysis.model.arithmetic import capacity_gap_by_year, composition_test, executions_required
 from analysis.model.cache import strip_volatile
 from analysis.model.fit import FitResult
+from analysis.model.reviewer import error_override_records
 from analysis.model.summarize import (
     diagnostics,
     gap_by_period,

@@ -31,7 +31,6 @@ import pandas as pd
 
 from analysis.io import MANIFEST, csv_text, finish_file, remove_leftovers, sha256_file, staging_dir
 from analysis.model.fit import FitResult
-from analysis.scenarios.spec import ERROR_OVERRIDE_KEYS, ERROR_PARTS, TARGETS, as_prior
 from analysis.report import (
     arithmetic_charts,
     chart_cache,
@@ -45,6 +44,7 @@ from analysis.report import (
 from analysis.report.forensics_section import ForensicsSection
 from analysis.report.html import FigureRef, Page, figure, render
 from analysis.report.progress import Steps
+from analysis.scenarios.spec import ERROR_OVERRIDE_KEYS, ERROR_PARTS, TARGETS, as_prior
 
 FIT_FILES = ["idata.nc", "gap_by_year.csv", "gap_by_period.csv", "capacity_gap_by_year.csv",
              "executions_required.csv", "composition_test.csv", "evidence_used.csv", "evidence_tested.csv",

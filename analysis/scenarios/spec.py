@@ -6,7 +6,6 @@ inherit from it with ``extends``. This module only says what is *allowed*.
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
