@@ -7,6 +7,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SCENARIO ?= baseline
+# test workers (pytest-xdist): the test files run two at a time; tests/conftest.py groups them
+TEST_WORKERS ?= 2
 export PYTENSOR_FLAGS ?= base_compiledir=$(CURDIR)/.cache/pytensor
 export MPLBACKEND ?= Agg
 
@@ -37,7 +39,7 @@ notebooks: $(STAMP)
 	$(BIN)/tgap notebooks --scenario $(SCENARIO)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check analysis tests

@@ -76,6 +76,18 @@ def write_raw(data_dir: Path) -> Path:
     return data_dir
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Groups for pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``): each test file runs
+    in one worker, in file order (several files rely on a model compiled by an earlier test of the
+    file), and every file that uses the session's ``quick_report`` runs in the same worker, so that
+    fixture (a cold compile, a quick fit and its refits) is built once, not once per worker.
+    Without xdist the markers do nothing."""
+    shared = {item.path for item in items if "quick_report" in getattr(item, "fixturenames", ())}
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group("quick_report" if item.path in shared else item.path.name))
+
+
 @pytest.fixture
 def raw_dir(tmp_path: Path) -> Path:
     return write_raw(tmp_path / "raw")
