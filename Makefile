@@ -39,7 +39,7 @@ notebooks: $(STAMP)
 	$(BIN)/tgap notebooks --scenario $(SCENARIO)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check analysis tests

@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/test_suite.py [--out FILE] [-- extra pytest args]
 
-Runs `python -m pytest -q --durations=0` from the project root exactly as `make test` does and
+Runs `python -m pytest -q -n $TEST_WORKERS --durations=0` (TEST_WORKERS default 2, as in the
+Makefile; 0 runs without xdist) from the project root as `make test` does and
 writes benchmarks/results/test_suite.json (wall seconds, pass/fail counts, the 60 slowest test
 phases, and seconds per test file summed over every phase pytest timed).
 """
@@ -24,7 +25,9 @@ def main() -> None:
     own = sys.argv[1:sys.argv.index("--")] if "--" in sys.argv else sys.argv[1:]
     extra = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
     out_path = Path(own[own.index("--out") + 1]) if "--out" in own else ROOT / "benchmarks" / "results" / "test_suite.json"
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=0", "--durations-min=0.05", *extra]
+    workers = os.environ.get("TEST_WORKERS", "2")
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers,
+           "--durations=0", "--durations-min=0.05", *extra]
     t0 = time.perf_counter()
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - t0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import os
 from pathlib import Path
 
@@ -76,16 +77,45 @@ def write_raw(data_dir: Path) -> Path:
     return data_dir
 
 
-@pytest.hookimpl(tryfirst=True)
+@functools.cache
+def _uses_quick_report(path: str) -> bool:
+    return "quick_report" in Path(path).read_text(encoding="utf-8")
+
+
+def suite_scope(rootpath: Path, nodeid: str) -> str:
+    """The xdist work unit of a test: "quick_report" for the files sharing that fixture, else its
+    file (an id's "::" or "@" inside a parametrization does not split it)."""
+    path = nodeid.split("::", 1)[0]
+    return "quick_report" if _uses_quick_report(str(rootpath / path)) else path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist (``make test`` runs ``-n 2``): each test file runs in one worker, in file order
+    (several files rely on a model compiled by an earlier test of the file), and every file that
+    uses the session's ``quick_report`` runs in the same worker, so that fixture (a cold compile, a
+    quick fit and its refits) is built once, not once per worker. (A scheduler, not
+    ``--dist loadgroup``: xdist 3.8's group marks have no effect under pytest 9.2.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return suite_scope(config.rootpath, nodeid)
+
+    config.option.loadscopereorder = False  # keep the order pytest_collection_modifyitems gives
+    return FileGroups(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Groups for pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``): each test file runs
-    in one worker, in file order (several files rely on a model compiled by an earlier test of the
-    file), and every file that uses the session's ``quick_report`` runs in the same worker, so that
-    fixture (a cold compile, a quick fit and its refits) is built once, not once per worker.
-    Without xdist the markers do nothing."""
-    shared = {item.path for item in items if "quick_report" in getattr(item, "fixturenames", ())}
+    """In an xdist worker: the quick_report files first, then files with slow tests, then the rest
+    (stable: file order within each), so the long groups start early and short files fill in."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    rank: dict[Path, int] = {}
     for item in items:
-        item.add_marker(pytest.mark.xdist_group("quick_report" if item.path in shared else item.path.name))
+        r = 0 if _uses_quick_report(str(item.path)) else 1 if item.get_closest_marker("slow") else 2
+        rank[item.path] = min(rank.get(item.path, 2), r)
+    items[:] = sorted(items, key=lambda item: rank[item.path])
 
 
 @pytest.fixture

@@ -250,7 +250,7 @@ def error_override_records(evidence, scenario: Scenario) -> list[dict]:
     that use it (obs_ids). [] when the scenario sets none."""
     rows = evidence.rows
     out = []
-    for table, col in ERROR_OVERRIDE_KEYS.items():
+    for table in ERROR_OVERRIDE_KEYS:
         for name, o in scenario.get("evidence").get(table, {}).items():
             label = error_override_label(table, name)
             for part in ERROR_PARTS:
