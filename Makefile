@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SCENARIO ?= baseline
-# test workers (pytest-xdist): the test files run two at a time; tests/conftest.py groups them
+# pytest-xdist workers (0: one process); tests/conftest.py keeps each file in one worker
 TEST_WORKERS ?= 2
 export PYTENSOR_FLAGS ?= base_compiledir=$(CURDIR)/.cache/pytensor
 export MPLBACKEND ?= Agg
