@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import functools
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -77,9 +78,13 @@ def write_raw(data_dir: Path) -> Path:
     return data_dir
 
 
+_TAKES_QUICK_REPORT = re.compile(r"def \w+\([^)]*\bquick_report\b")
+
+
 @functools.cache
 def _uses_quick_report(path: str) -> bool:
-    return "quick_report" in Path(path).read_text(encoding="utf-8")
+    """Whether a test or fixture in the file takes ``quick_report`` as an argument."""
+    return bool(_TAKES_QUICK_REPORT.search(Path(path).read_text(encoding="utf-8")))
 
 
 def suite_scope(rootpath: Path, nodeid: str) -> str:
