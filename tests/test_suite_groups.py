@@ -38,6 +38,7 @@ def test_workers_run_the_quick_report_files_first_then_slow_files_keeping_file_o
     layers, recovery, report = tests / "test_layers.py", tests / "test_recovery.py", tests / "test_report.py"
     items = [_Item(layers), _Item(layers), _Item(recovery, slow=True), _Item(report), _Item(report, slow=True)]
     original = list(items)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # (set when this test runs in a worker)
     conftest.pytest_collection_modifyitems(None, items)  # not a worker: order untouched
     assert items == original
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
